@@ -1,0 +1,32 @@
+/*
+ * cli.h: the dhp-import command line (dhp-import(1)).
+ *
+ * Only this layer chooses exit statuses (all other stages return errors):
+ *   0  everything done            3  done, some records rejected
+ *   2  usage or configuration     1  failed (database, I/O, ...)
+ */
+#ifndef DHP_CLI_H
+#define DHP_CLI_H
+
+#include <stdbool.h>
+
+#include "core/conf.h"
+
+enum exit_status { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 };
+
+struct cli_opts {
+	struct job_conf conf;
+	bool dry_run;
+	bool quiet;
+	bool progress; /* a progress line on stderr (only on a terminal) */
+};
+
+/* validate / run --dry-run: extract, map, write bundles, report. */
+int cmd_validate(struct cli_opts *o);
+/* check: load and check the mapping set only. */
+int cmd_check(struct cli_opts *o);
+
+/* Find the profile / terminology directories shipped with the tool. */
+char *cli_default_dir(const char *what);
+
+#endif

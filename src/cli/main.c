@@ -1,0 +1,229 @@
+/*
+ * main.c: dhp-import's entry point: subcommand dispatch and options.
+ */
+#include "core/dhp.h"
+#include "core/fileio.h"
+#include "core/log.h"
+#include "cli/cli.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: dhp-import COMMAND [JOB.conf] [OPTIONS]\n"
+    "\n"
+    "Move hospital data (PostgreSQL) into the Uzbekistan Digital Health Platform\n"
+    "as UZ Core FHIR R5 transaction Bundles.\n"
+    "\n"
+    "Commands:\n"
+    "  validate          extract and map everything, write bundles and a report;\n"
+    "                    nothing is sent (same as run --dry-run)\n"
+    "  run --dry-run     the same, spelled as the cron job will be\n"
+    "  check             check the job file and mapping tables only\n"
+    "\n"
+    "Options:\n"
+    "  --source TYPE             source kind (pg)\n"
+    "  --db CONNINFO             PostgreSQL conninfo or URI (default: PG* environment)\n"
+    "  --since TIMESTAMP         watermark bound to :since in the queries\n"
+    "  --mappings DIR            mapping tables (*.map)\n"
+    "  --profiles DIR            UZ Core profile tables (default: shipped)\n"
+    "  --terminology DIR         shared code tables (default: shipped)\n"
+    "  --timezone TZ             local time zone of the source (Asia/Tashkent)\n"
+    "  --out DIR                 directory for the bundle files\n"
+    "  --records-per-bundle N    source records per transaction Bundle (50)\n"
+    "  --rejects FILE            reject file, JSON lines (DIR/rejects.jsonl)\n"
+    "  --report FILE             write a JSON run report\n"
+    "  -q, --quiet               errors only, no summary\n"
+    "  -v, --verbose             also log every rejected record\n"
+    "      --no-progress         no progress line on a terminal\n"
+    "  -h, --help                this help\n"
+    "      --version             print the version\n"
+    "\n"
+    "Exit status: 0 done, 3 done with rejected records, 2 usage or configuration\n"
+    "error, 1 failure. See dhp-import(1), dhp-import.conf(5), dhp-import-mapping(5).\n";
+
+enum {
+	OPT_SOURCE = 256,
+	OPT_DB,
+	OPT_SINCE,
+	OPT_MAPPINGS,
+	OPT_PROFILES,
+	OPT_TERMINOLOGY,
+	OPT_TIMEZONE,
+	OPT_OUT,
+	OPT_PER_BUNDLE,
+	OPT_REJECTS,
+	OPT_REPORT,
+	OPT_DRY_RUN,
+	OPT_NO_PROGRESS,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"db", required_argument, NULL, OPT_DB},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {"mappings", required_argument, NULL, OPT_MAPPINGS},
+    {"profiles", required_argument, NULL, OPT_PROFILES},
+    {"terminology", required_argument, NULL, OPT_TERMINOLOGY},
+    {"timezone", required_argument, NULL, OPT_TIMEZONE},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"records-per-bundle", required_argument, NULL, OPT_PER_BUNDLE},
+    {"rejects", required_argument, NULL, OPT_REJECTS},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Which job-file key each option overrides. */
+static const struct {
+	int opt;
+	const char *section, *key;
+} overrides[] = {
+    {OPT_SOURCE, "source", "type"},
+    {OPT_DB, "source", "db"},
+    {OPT_SINCE, "source", "since"},
+    {OPT_MAPPINGS, "mapping", "dir"},
+    {OPT_PROFILES, "mapping", "profiles"},
+    {OPT_TERMINOLOGY, "mapping", "terminology"},
+    {OPT_TIMEZONE, "mapping", "timezone"},
+    {OPT_OUT, "output", "dir"},
+    {OPT_PER_BUNDLE, "output", "records_per_bundle"},
+    {OPT_REJECTS, "output", "rejects"},
+    {OPT_REPORT, "output", "report"},
+};
+
+static int usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "dhp-import: %s%s%s%s\n", msg, arg ? " '" : "", arg ? arg : "",
+		arg ? "'" : "");
+	fprintf(stderr, "Try 'dhp-import --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+char *cli_default_dir(const char *what)
+{
+	/* Next to the binary in a build tree (build/dhp-import -> ./mappings),
+	 * then the installed share directory. */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *dir = fileio_dirname(exe);
+		const char *tries[] = {"../", "../share/dhp-import/", ""};
+		for (size_t i = 0; i < ARRAY_SIZE(tries); i++) {
+			char rel[PATH_MAX];
+			snprintf(rel, sizeof(rel), "%s%s", tries[i], what);
+			char *p = fileio_join(dir, rel);
+			if (access(p, R_OK) == 0) {
+				free(dir);
+				return p;
+			}
+			free(p);
+		}
+		free(dir);
+	}
+	char *p = fileio_join(DHP_DATADIR, what);
+	if (access(p, R_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
+}
+
+struct pending {
+	int opt;
+	const char *arg;
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("missing command (validate, run or check)", NULL);
+	const char *cmd = argv[1];
+	if (streq(cmd, "-h") || streq(cmd, "--help") || streq(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (streq(cmd, "--version")) {
+		printf("dhp-import %s\n", DHP_VERSION);
+		return EXIT_OK;
+	}
+	if (!streq(cmd, "validate") && !streq(cmd, "run") && !streq(cmd, "check"))
+		return usage_error("unknown command (expected validate, run or check):", cmd);
+
+	struct cli_opts o;
+	memset(&o, 0, sizeof(o));
+	conf_init(&o.conf);
+	o.progress = isatty(STDERR_FILENO);
+	struct pending pend[64];
+	int npend = 0, c;
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "qvh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			o.quiet = true;
+			o.progress = false;
+			log_set_level(LOG_ERROR);
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			printf("dhp-import %s\n", DHP_VERSION);
+			return EXIT_OK;
+		case OPT_DRY_RUN:
+			o.dry_run = true;
+			break;
+		case OPT_NO_PROGRESS:
+			o.progress = false;
+			break;
+		case '?':
+			conf_free(&o.conf);
+			return usage_error("invalid option", NULL);
+		default:
+			if (npend < (int)ARRAY_SIZE(pend))
+				pend[npend++] = (struct pending){c, optarg};
+		}
+	}
+	if (argc - optind > 1) {
+		conf_free(&o.conf);
+		return usage_error("too many arguments:", argv[optind + 1]);
+	}
+	struct dhp_error err = DHP_ERROR_INIT;
+	if (optind < argc && conf_load(&o.conf, argv[optind], &err)) {
+		log_error(&err);
+		conf_free(&o.conf);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < npend; i++)
+		for (size_t k = 0; k < ARRAY_SIZE(overrides); k++)
+			if (overrides[k].opt == pend[i].opt &&
+			    conf_set(&o.conf, overrides[k].section, overrides[k].key, pend[i].arg,
+				     NULL, &err, "command line")) {
+				log_error(&err);
+				conf_free(&o.conf);
+				return EXIT_USAGE;
+			}
+	int status;
+	if (streq(cmd, "check")) {
+		status = cmd_check(&o);
+	} else if (streq(cmd, "run") && !o.dry_run) {
+		fprintf(stderr,
+			"dhp-import: run: loading into DHP is not available in this version; "
+			"use 'run --dry-run' or 'validate'\n");
+		status = EXIT_USAGE;
+	} else {
+		status = cmd_validate(&o);
+	}
+	conf_free(&o.conf);
+	return status;
+}

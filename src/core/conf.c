@@ -1,0 +1,132 @@
+#include "core/dhp.h"
+#include "core/conf.h"
+#include "core/fileio.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+
+void conf_init(struct job_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->source_type = xstrdup("pg");
+	c->timezone = xstrdup("Asia/Tashkent");
+	c->records_per_bundle = 50;
+}
+
+void conf_free(struct job_conf *c)
+{
+	char **strs[] = {&c->file,     &c->source_type, &c->db,		 &c->since,
+			 &c->mappings, &c->profiles,	&c->terminology, &c->timezone,
+			 &c->out_dir,  &c->rejects,	&c->report};
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+		free(*strs[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+enum kind { STR, PATH, INT };
+
+struct key_def {
+	const char *section, *key;
+	enum kind kind;
+	size_t offset;
+};
+
+#define F(field) offsetof(struct job_conf, field)
+static const struct key_def keys[] = {
+    {"source", "type", STR, F(source_type)},
+    {"source", "db", STR, F(db)},
+    {"source", "since", STR, F(since)},
+    {"mapping", "dir", PATH, F(mappings)},
+    {"mapping", "profiles", PATH, F(profiles)},
+    {"mapping", "terminology", PATH, F(terminology)},
+    {"mapping", "timezone", STR, F(timezone)},
+    {"output", "dir", PATH, F(out_dir)},
+    {"output", "records_per_bundle", INT, F(records_per_bundle)},
+    {"output", "rejects", PATH, F(rejects)},
+    {"output", "report", PATH, F(report)},
+};
+
+int conf_set(struct job_conf *c, const char *section, const char *key, const char *value,
+	     const char *base_dir, struct dhp_error *err, const char *where)
+{
+	const struct key_def *d = NULL;
+	bool section_known = false;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		section_known |= streq(keys[i].section, section);
+		if (streq(keys[i].section, section) && streq(keys[i].key, key))
+			d = &keys[i];
+	}
+	if (!section_known)
+		return dhp_fail(err, DHP_ECONFIG, where,
+				"unknown section '[%s]' (expected [source], [mapping] or [output])",
+				section);
+	if (!d)
+		return dhp_fail(err, DHP_ECONFIG, where, "unknown key '%s' in section [%s]", key,
+				section);
+	char *base = (char *)c;
+	if (d->kind == INT) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || v < 1 || v > 10000)
+			return dhp_fail(err, DHP_ECONFIG, where,
+					"%s must be a whole number from 1 to 10000, found '%s'",
+					key, value);
+		*(int *)(base + d->offset) = (int)v;
+		return 0;
+	}
+	char **slot = (char **)(base + d->offset);
+	free(*slot);
+	*slot = d->kind == PATH ? fileio_join(base_dir, value) : xstrdup(value);
+	if (streq(key, "type") && !streq(value, "pg"))
+		return dhp_fail(err, DHP_ECONFIG, where,
+				"unsupported source type '%s' (this version reads: pg)", value);
+	return 0;
+}
+
+struct parse_ctx {
+	struct job_conf *c;
+	const char *path;
+	char *dir;
+	struct dhp_error *err;
+	bool failed;
+};
+
+/* Debian's libinih calls handlers without a line number; ini_parse_file()
+ * returns the line of the first failing call, which conf_load() adds. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *p = user;
+	if (p->failed)
+		return 0;
+	if (conf_set(p->c, section, name, value ? value : "", p->dir, p->err, NULL)) {
+		p->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+int conf_load(struct job_conf *c, const char *path, struct dhp_error *err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return dhp_fail(err, DHP_EIO, path, "cannot open job file: %s", strerror(errno));
+	struct parse_ctx p = {c, path, fileio_dirname(path), err, false};
+	int line = ini_parse_file(f, on_key, &p);
+	fclose(f);
+	free(p.dir);
+	free(c->file);
+	c->file = xstrdup(path);
+	char where[256];
+	snprintf(where, sizeof(where), "%s:%d", path, line);
+	if (p.failed) {
+		memcpy(err->where, where, sizeof(err->where) - 1);
+		err->where[sizeof(err->where) - 1] = '\0';
+		return -1;
+	}
+	if (line > 0) {
+		return dhp_fail(err, DHP_ECONFIG, where,
+				"expected '[section]' or 'key = value', found something else");
+	}
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * conf.h: the job file (INI syntax, parsed with libinih), documented in
+ * dhp-import.conf(5).
+ *
+ *   [source]   type = pg; db = CONNINFO; since = WATERMARK
+ *   [mapping]  dir, profiles, terminology, timezone
+ *   [output]   dir, records_per_bundle, rejects, report
+ *
+ * Unknown sections or keys and malformed values are errors naming
+ * FILE:LINE. Relative paths are taken relative to the job file's directory,
+ * so a job directory can be moved as a whole. The struct is filled once and
+ * read-only afterwards; command-line options override it field by field.
+ */
+#ifndef DHP_CONF_H
+#define DHP_CONF_H
+
+#include "core/err.h"
+
+struct job_conf {
+	char *file; /* the job file, or NULL in zero-config mode */
+	/* [source] */
+	char *source_type; /* "pg" */
+	char *db;	   /* conninfo / URI; NULL = PG* environment */
+	char *since;	   /* watermark text or NULL */
+	/* [mapping] */
+	char *mappings;
+	char *profiles;
+	char *terminology;
+	char *timezone;
+	/* [output] */
+	char *out_dir;
+	int records_per_bundle;
+	char *rejects;
+	char *report;
+};
+
+/* Defaults: pg, Asia/Tashkent, 50 records per bundle; paths NULL. */
+void conf_init(struct job_conf *c);
+/* Parse a job file over the current values. 0 or -1 with *err at FILE:LINE. */
+int conf_load(struct job_conf *c, const char *path, struct dhp_error *err);
+/* Set one key ("section.key" form, e.g. "output.dir") from a string value;
+ * relative paths are kept as given (command-line values are cwd-relative). */
+int conf_set(struct job_conf *c, const char *section, const char *key, const char *value,
+	     const char *base_dir, struct dhp_error *err, const char *where);
+void conf_free(struct job_conf *c);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * strbuf.h: a growable, NUL-terminated string with a size cap.
+ *
+ * Invariants (after git's strbuf): buf is never NULL (STRBUF_INIT points at
+ * a static empty string), buf[len] == '\0'. Failure is sticky (after
+ * PQExpBuffer): an append that would pass the cap sets `toobig`, leaves the
+ * content as it was, and every later append is a no-op, so callers check
+ * once at the end. The cap keeps hostile input from growing a buffer
+ * without bound; 0 means the default cap STRBUF_DEFAULT_CAP.
+ */
+#ifndef DHP_STRBUF_H
+#define DHP_STRBUF_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STRBUF_DEFAULT_CAP (64u << 20)
+
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc; /* 0 while buf is the static empty string */
+	size_t cap;   /* maximum len; 0 = STRBUF_DEFAULT_CAP */
+	bool toobig;
+};
+
+extern char strbuf_empty[];
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		strbuf_empty, 0, 0, 0, false                                                       \
+	}
+
+void strbuf_init(struct strbuf *sb, size_t cap);
+/* Free the buffer and return to the STRBUF_INIT state (cap kept). */
+void strbuf_release(struct strbuf *sb);
+/* Empty the string, keep the memory, clear `toobig`. */
+void strbuf_reset(struct strbuf *sb);
+/* Hand the buffer to the caller (free() it); sb is re-initialised. */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, char c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* Append s with JSON string escaping (no surrounding quotes). */
+void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * source.h: the source-neutral record abstraction.
+ *
+ * A source (one backend per file: extract_pg.c today; HL7v2 and XML next)
+ * yields records, one unit of input each: a SQL row, an HL7v2 message, an
+ * XML record element. The mapping engine never sees the backend: it
+ * compiles each source path once into a handle (source_resolve) and then
+ * reads typed values by handle (record_get), so a 10-million-row run does
+ * no per-row name lookups.
+ *
+ * Values are borrowed: valid until the next source_next() call.
+ */
+#ifndef DHP_SOURCE_H
+#define DHP_SOURCE_H
+
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* What the source knows about a value's type; text is always given. */
+enum vtype {
+	V_NULL,
+	V_TEXT,
+	V_INT,
+	V_DECIMAL,
+	V_BOOL,
+	V_DATE,
+	V_TIMESTAMP,   /* without time zone: local time of the job's zone */
+	V_TIMESTAMPTZ, /* with an offset in the text */
+};
+
+struct value {
+	enum vtype type;
+	const char *s; /* NUL-terminated; "" when V_NULL */
+	size_t len;
+};
+
+struct source;
+
+struct source_ops {
+	/* Compile a source path (a column name for pg) into a handle >= 0, or
+	 * return -1 when the source has no such path. */
+	int (*resolve)(struct source *src, const char *path);
+	/* Name of the path behind a handle, for messages ("admitted_at"). */
+	const char *(*path_name)(const struct source *src, int handle);
+	/* Advance to the next record: 1 got one, 0 end of input, -1 error. */
+	int (*next)(struct source *src, struct dhp_error *err);
+	/* Read a value of the current record. */
+	void (*get)(const struct source *src, int handle, struct value *out);
+	void (*close)(struct source *src);
+};
+
+struct source {
+	const struct source_ops *ops;
+	const char *name; /* location prefix: table/stream name, file name */
+	long record_no;	  /* 1-based number of the current record */
+};
+
+static inline int source_resolve(struct source *s, const char *path)
+{
+	return s->ops->resolve(s, path);
+}
+static inline int source_next(struct source *s, struct dhp_error *err)
+{
+	return s->ops->next(s, err);
+}
+static inline void source_get(const struct source *s, int h, struct value *out)
+{
+	s->ops->get(s, h, out);
+}
+static inline const char *source_path_name(const struct source *s, int h)
+{
+	return s->ops->path_name(s, h);
+}
+static inline void source_close(struct source *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+#endif

@@ -1,0 +1,726 @@
+/*
+ * map.c: apply mapping tables to a record (see map.h).
+ *
+ * Values flow through a transform chain as (text, length, kind) views over
+ * two scratch buffers that alternate, so a chain costs no allocation once
+ * the buffers have grown. json-c objects are created only for the values
+ * that reach the resource.
+ */
+#include "core/dhp.h"
+#include "map/codetable.h"
+#include "map/conv.h"
+#include "map/map.h"
+
+#include <ctype.h>
+#include <uuid/uuid.h>
+
+#define DAR_URL "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+/* A value on its way through a chain. null means absent. */
+struct val {
+	const char *s;
+	size_t n;
+	bool null;
+	enum vkind kind;
+};
+
+/* Namespace of dhp-import's UUID v5 resource ids (a fixed random UUID). */
+static const uuid_t uuid_ns = {0x6b, 0x1e, 0x39, 0x0c, 0x52, 0x4f, 0x4b, 0x7e,
+			       0x9d, 0x1a, 0x3f, 0x2c, 0x88, 0x51, 0xa0, 0x17};
+
+void map_ctx_init(struct map_ctx *ctx, const char *tz)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->tz = tz;
+	strbuf_init(&ctx->a, 0);
+	strbuf_init(&ctx->b, 0);
+	strbuf_init(&ctx->path, 0);
+}
+
+void map_ctx_release(struct map_ctx *ctx)
+{
+	strbuf_release(&ctx->a);
+	strbuf_release(&ctx->b);
+	strbuf_release(&ctx->path);
+	hmap_clear(&ctx->stats.dar_by_elem);
+	hmap_clear(&ctx->stats.by_type);
+}
+
+void stats_count(struct hmap *m, const char *key, long n)
+{
+	struct hmap_entry *e = hmap_slot(m, key, strlen(key));
+	e->value = (void *)((intptr_t)e->value + n);
+}
+
+void mapped_reset(struct mapped *m)
+{
+	for (int i = 0; i < m->n; i++) {
+		json_object_put(m->res[i].json);
+		free(m->res[i].if_none_exist);
+	}
+	m->n = 0;
+}
+
+void mapped_free(struct mapped *m)
+{
+	mapped_reset(m);
+	free(m->res);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- reading values ---------------------------------------------------- */
+
+/* Record state during one map_record call. */
+struct rec {
+	struct map_ctx *ctx;
+	const struct mstream *st;
+	const struct source *src;
+	struct mapped *out;
+	struct dhp_error *err;
+	bool *built; /* per stream resource: built for this record */
+	int *index;  /* per stream resource: index in out->res, or -1 */
+};
+
+static struct val read_operand(const struct rec *rc, const struct operand *op)
+{
+	struct val v = {op->text, strlen(op->text), false, K_STRING};
+	if (!op->is_col)
+		return v;
+	struct value x;
+	source_get(rc->src, op->handle, &x);
+	v.s = x.s;
+	v.n = x.len;
+	v.null = x.type == V_NULL;
+	/* Text of only white space counts as absent, as hospital IT expects. */
+	if (!v.null) {
+		const char *s = v.s;
+		size_t n = v.n;
+		conv_trim(&s, &n);
+		v.null = n == 0;
+	}
+	return v;
+}
+
+static bool cond_holds(const struct rec *rc, const struct cond *c)
+{
+	if (!c)
+		return true;
+	struct val v = read_operand(rc, &c->lhs);
+	const char *s = v.s;
+	size_t n = v.n;
+	if (!v.null)
+		conv_trim(&s, &n);
+	switch (c->op) {
+	case C_PRESENT:
+		return !v.null;
+	case C_ABSENT:
+		return v.null;
+	case C_EQ:
+	case C_NE:
+	case C_IN: {
+		bool match = false;
+		for (int i = 0; !v.null && i < c->nvals; i++)
+			match |= strlen(c->vals[i]) == n && memcmp(c->vals[i], s, n) == 0;
+		return c->op == C_NE ? !match : match;
+	}
+	}
+	return false;
+}
+
+/* The location of a row's source: TABLE:KEY:COLUMN. */
+static void row_where(const struct rec *rc, const struct mrow *row, char *buf, size_t len)
+{
+	const char *col = row->operand.is_col ? row->operand.text : row->target;
+	snprintf(buf, len, "%s:%s", rc->out->where, col);
+}
+
+static int xf_fail(const struct rec *rc, const struct mres *r, const struct mrow *row,
+		   const char *why)
+{
+	char where[400];
+	row_where(rc, row, where, sizeof(where));
+	dhp_fail(rc->err, DHP_EVALUE, where, "%s", why);
+	dhp_detail(rc->err, "mapping %s:%d, element %s", r->file, row->line, row->elem_path);
+	return -1;
+}
+
+/* Apply one transform; the result goes to the scratch buffer not holding the input. */
+static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row,
+		    const struct xform *x, struct val *v)
+{
+	struct map_ctx *ctx = rc->ctx;
+	struct strbuf *out = v->s == ctx->a.buf ? &ctx->b : &ctx->a;
+	char why[CONV_WHY_MAX];
+	int ok = 0;
+	if (v->null && x->kind != XF_DEFAULT)
+		return 0;
+	strbuf_reset(out);
+	switch (x->kind) {
+	case XF_TRIM:
+		conv_trim(&v->s, &v->n);
+		v->null = v->n == 0;
+		return 0;
+	case XF_UPPER:
+		conv_upper(v->s, v->n, out);
+		break;
+	case XF_LOWER:
+		conv_lower(v->s, v->n, out);
+		break;
+	case XF_DATE:
+		ok = conv_date(v->s, v->n, out, why);
+		v->kind = K_DATE;
+		break;
+	case XF_DATETIME:
+		ok = conv_datetime(v->s, v->n, x->nargs ? x->args[0].text : ctx->tz, out, why);
+		v->kind = K_DATETIME;
+		break;
+	case XF_DECIMAL:
+		ok = conv_decimal(v->s, v->n, out, why);
+		v->kind = K_DECIMAL;
+		break;
+	case XF_INTEGER:
+		ok = conv_integer(v->s, v->n, out, why);
+		v->kind = K_INTEGER;
+		break;
+	case XF_BOOLEAN: {
+		bool b;
+		ok = conv_boolean(v->s, v->n, &b, why);
+		strbuf_addstr(out, b ? "true" : "false");
+		v->kind = K_BOOLEAN;
+		break;
+	}
+	case XF_CODE: {
+		const char *s = v->s;
+		size_t n = v->n;
+		conv_trim(&s, &n);
+		const char *hit = codetable_lookup(x->table, s, n, x->table_col);
+		if (!hit) {
+			snprintf(why, sizeof(why), "no entry for '%.*s' in code table '%s' (%s)",
+				 (int)(n > 40 ? 40 : n), s, x->args[0].text,
+				 codetable_path(x->table));
+			ok = -1;
+			break;
+		}
+		strbuf_addstr(out, hit);
+		v->kind = K_STRING;
+		break;
+	}
+	case XF_MAP: {
+		const char *s = v->s;
+		size_t n = v->n;
+		conv_trim(&s, &n);
+		const char *hit = hmap_get(&x->pairs, s, n);
+		if (!hit)
+			hit = x->fallback;
+		if (!hit) {
+			snprintf(why, sizeof(why),
+				 "no entry for '%.*s' in map() (and no '*' fallback)",
+				 (int)(n > 40 ? 40 : n), s);
+			ok = -1;
+			break;
+		}
+		strbuf_addstr(out, hit);
+		v->kind = K_STRING;
+		break;
+	}
+	case XF_CONCAT:
+		strbuf_add(out, v->s, v->n);
+		for (int i = 0; i < x->nargs; i++) {
+			struct val a = read_operand(rc, &x->args[i]);
+			if (!a.null)
+				strbuf_add(out, a.s, a.n);
+		}
+		v->kind = K_STRING;
+		break;
+	case XF_DEFAULT:
+		if (!v->null)
+			return 0;
+		*v = read_operand(rc, &x->args[0]);
+		return 0;
+	case XF_SPLIT: {
+		const char *sep = x->args[0].text;
+		size_t seplen = strlen(sep);
+		const char *s = v->s, *end = v->s + v->n;
+		for (int i = 0; i < x->split_index && s; i++) {
+			const char *hit = seplen ? memmem(s, (size_t)(end - s), sep, seplen) : NULL;
+			s = hit ? hit + seplen : NULL;
+		}
+		if (!s) {
+			v->null = true;
+			return 0;
+		}
+		const char *hit = seplen ? memmem(s, (size_t)(end - s), sep, seplen) : NULL;
+		strbuf_add(out, s, (size_t)((hit ? hit : end) - s));
+		v->kind = K_STRING;
+		break;
+	}
+	case XF_REF:
+		/* The value stays the identifier value; emit_value builds the Reference. */
+		v->kind = K_REFERENCE;
+		return 0;
+	}
+	if (ok)
+		return xf_fail(rc, r, row, why);
+	if (out->toobig) {
+		snprintf(why, sizeof(why), "value too large");
+		return xf_fail(rc, r, row, why);
+	}
+	v->s = out->buf;
+	v->n = out->len;
+	v->null = out->len == 0;
+	return 0;
+}
+
+/* ---- building JSON ----------------------------------------------------- */
+
+static json_object *new_reference(const struct rec *rc, const struct mrow *row, const struct val *v)
+{
+	json_object *ref = json_object_new_object();
+	if (row->src == S_LOCALREF) {
+		char urn[64];
+		snprintf(urn, sizeof(urn), "urn:uuid:%s",
+			 rc->out->res[rc->index[row->ref_res]].uuid);
+		json_object_object_add(ref, "reference", json_object_new_string(urn));
+		return ref;
+	}
+	/* ref(TYPE, SYSTEM) on an identifier value: a conditional reference the
+	 * loader resolves to Type/id; the identifier keeps it meaningful on disk. */
+	const struct xform *x = &row->xf[row->nxf - 1];
+	for (int i = row->nxf - 1; i >= 0; i--)
+		if (row->xf[i].kind == XF_REF)
+			x = &row->xf[i];
+	const char *type = x->args[0].text, *system = x->args[1].text;
+	struct strbuf *sb = &rc->ctx->path;
+	strbuf_reset(sb);
+	strbuf_addf(sb, "%s?identifier=%s|%.*s", type, system, (int)v->n, v->s);
+	json_object_object_add(ref, "reference", json_object_new_string_len(sb->buf, (int)sb->len));
+	json_object_object_add(ref, "type", json_object_new_string(type));
+	json_object *id = json_object_new_object();
+	json_object_object_add(id, "system", json_object_new_string(system));
+	json_object_object_add(id, "value", json_object_new_string_len(v->s, (int)v->n));
+	json_object_object_add(ref, "identifier", id);
+	return ref;
+}
+
+static json_object *new_value(const struct rec *rc, const struct mrow *row, const struct val *v)
+{
+	switch (v->kind) {
+	case K_DECIMAL: {
+		/* json-c prints the given text, so FHIR's decimal precision is kept */
+		char buf[64];
+		size_t n = v->n < sizeof(buf) - 1 ? v->n : sizeof(buf) - 1;
+		memcpy(buf, v->s, n);
+		buf[n] = '\0';
+		return json_object_new_double_s(strtod(buf, NULL), buf);
+	}
+	case K_INTEGER:
+		return json_object_new_int64(strtoll(v->s, NULL, 10));
+	case K_BOOLEAN:
+		return json_object_new_boolean(v->n == 4 && memcmp(v->s, "true", 4) == 0);
+	case K_REFERENCE:
+		return new_reference(rc, row, v);
+	default:
+		return json_object_new_string_len(v->s, (int)v->n);
+	}
+}
+
+/* The child of `parent` for step st, created (as object) when absent. */
+static json_object *child(json_object *parent, const struct pstep *st, bool create)
+{
+	json_object *c = NULL;
+	if (!json_object_object_get_ex(parent, st->name, &c)) {
+		if (!create)
+			return NULL;
+		c = st->index >= 0 ? json_object_new_array() : json_object_new_object();
+		json_object_object_add(parent, st->name, c);
+	}
+	if (st->index < 0)
+		return c;
+	json_object *item = json_object_array_get_idx(c, (size_t)st->index);
+	if (!item && create) {
+		item = json_object_new_object();
+		json_object_array_put_idx(c, (size_t)st->index, item);
+	}
+	return item;
+}
+
+static void set_path(json_object *root, const struct mrow *row, json_object *value)
+{
+	json_object *node = root;
+	for (int i = 0; i < row->nsteps - 1; i++)
+		node = child(node, &row->steps[i], true);
+	const struct pstep *last = &row->steps[row->nsteps - 1];
+	if (last->index < 0) {
+		json_object_object_add(node, last->name, value);
+		return;
+	}
+	json_object *arr = NULL;
+	if (!json_object_object_get_ex(node, last->name, &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(node, last->name, arr);
+	}
+	json_object_array_put_idx(arr, (size_t)last->index, value);
+}
+
+/* Drop array holes (rows that produced nothing) and containers left empty. */
+static bool compact(json_object *o)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		size_t n = json_object_array_length(o), w = 0;
+		for (size_t i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(o, i);
+			if (!e || !compact(e))
+				continue;
+			json_object_array_put_idx(o, w++, json_object_get(e));
+		}
+		if (w < n)
+			json_object_array_del_idx(o, w, n - w);
+		return w > 0;
+	}
+	if (json_object_is_type(o, json_type_object)) {
+		const char *dead[64];
+		int ndead = 0;
+		json_object_object_foreach(o, k, v)
+		{
+			if (v && !compact(v) && ndead < (int)ARRAY_SIZE(dead))
+				dead[ndead++] = k;
+		}
+		for (int i = 0; i < ndead; i++)
+			json_object_object_del(o, dead[i]);
+		return json_object_object_length(o) > 0;
+	}
+	return true;
+}
+
+/* ---- Data Absent Reason ------------------------------------------------ */
+
+static json_object *dar_extension(const char *code)
+{
+	json_object *ext = json_object_new_object();
+	json_object_object_add(ext, "url", json_object_new_string(DAR_URL));
+	json_object_object_add(ext, "valueCode", json_object_new_string(code));
+	json_object *arr = json_object_new_array();
+	json_object_array_add(arr, ext);
+	json_object *holder = json_object_new_object();
+	json_object_object_add(holder, "extension", arr);
+	return holder;
+}
+
+/* Is element `name` ("status", "value[x]") present in node? */
+static bool has_elem(json_object *node, const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 3 && streq(name + n - 3, "[x]")) {
+		json_object_object_foreach(node, k, v)
+		{
+			(void)v;
+			const char *key = k[0] == '_' ? k + 1 : k;
+			if (strncmp(key, name, n - 3) == 0 && isupper((unsigned char)key[n - 3]))
+				return true;
+		}
+		return false;
+	}
+	char under[128];
+	snprintf(under, sizeof(under), "_%s", name);
+	return json_object_object_get_ex(node, name, NULL) ||
+	       json_object_object_get_ex(node, under, NULL);
+}
+
+static bool is_prefix_of(const char *prefix, const char *path)
+{
+	size_t n = strlen(prefix);
+	return strncmp(prefix, path, n) == 0 && (path[n] == '.' || path[n] == '[');
+}
+
+/* The DAR code mapping rows chose for element `path` (absent()), else "unknown". */
+static const char *dar_code_for(const struct mres *r, const char *path)
+{
+	for (int i = 0; i < r->nrows; i++) {
+		const struct mrow *row = &r->rows[i];
+		if (row->absent && row->elem_path &&
+		    (streq(row->elem_path, path) || is_prefix_of(path, row->elem_path)))
+			return row->absent;
+	}
+	return "unknown";
+}
+
+static void add_dar(json_object *node, const struct pelem *e, const char *name, const char *code)
+{
+	const char *type = e->ntypes ? e->types[0] : "BackboneElement";
+	char key[160];
+	size_t n = strlen(name);
+	if (n > 3 && streq(name + n - 3, "[x]"))
+		snprintf(key, sizeof(key), "%.*s%c%s", (int)(n - 3), name,
+			 toupper((unsigned char)type[0]), type + 1);
+	else
+		snprintf(key, sizeof(key), "%s", name);
+	json_object *dar = dar_extension(code);
+	if (fhir_is_primitive(type)) {
+		char under[170];
+		snprintf(under, sizeof(under), "_%s", key);
+		if (pelem_is_array(e)) {
+			/* a repeating primitive: value array of null, extension array aligned */
+			json_object *vals = json_object_new_array(),
+				    *exts = json_object_new_array();
+			json_object_array_add(vals, NULL);
+			json_object_array_add(exts, dar);
+			json_object_object_add(node, key, vals);
+			json_object_object_add(node, under, exts);
+		} else {
+			json_object_object_add(node, under, dar);
+		}
+	} else if (pelem_is_array(e)) {
+		json_object *arr = json_object_new_array();
+		json_object_array_add(arr, dar);
+		json_object_object_add(node, key, arr);
+	} else {
+		json_object_object_add(node, key, dar);
+	}
+}
+
+/* Walk `segs` (element names under the resource) and fill the last one where
+ * every parent is present. -1 when the element is nodar (err set). */
+static int dar_walk(struct rec *rc, const struct mres *r, const struct pelem *e, json_object *node,
+		    char **segs, int nseg, int depth)
+{
+	if (!node)
+		return 0;
+	if (json_object_is_type(node, json_type_array)) {
+		size_t n = json_object_array_length(node);
+		for (size_t i = 0; i < n; i++)
+			if (dar_walk(rc, r, e, json_object_array_get_idx(node, i), segs, nseg,
+				     depth))
+				return -1;
+		return 0;
+	}
+	if (!json_object_is_type(node, json_type_object))
+		return 0;
+	if (depth == nseg - 1) {
+		if (has_elem(node, segs[depth]))
+			return 0;
+		if (e->flags & PE_NODAR) {
+			char where[400];
+			snprintf(where, sizeof(where), "%s", rc->out->where);
+			dhp_fail(rc->err, DHP_EREQUIRED, where,
+				 "%s is required by %s and has no value; it cannot take a Data "
+				 "Absent Reason",
+				 e->path, r->tabs[0]->url);
+			dhp_detail(rc->err, "mapping %s:%d (@resource %s)", r->file, r->line,
+				   r->name);
+			return -1;
+		}
+		const char *code = dar_code_for(r, e->path);
+		add_dar(node, e, segs[depth], code);
+		rc->ctx->stats.dar++;
+		stats_count(&rc->ctx->stats.dar_by_elem, e->path, 1);
+		return 0;
+	}
+	json_object *c = NULL;
+	if (!json_object_object_get_ex(node, segs[depth], &c))
+		return 0; /* parent absent: its children are not required */
+	return dar_walk(rc, r, e, c, segs, nseg, depth + 1);
+}
+
+static int fill_dar(struct rec *rc, const struct mres *r, json_object *res)
+{
+	for (int t = 0; t < r->nprofiles; t++) {
+		const struct profile *p = r->tabs[t];
+		for (size_t i = 0; i < p->n; i++) {
+			const struct pelem *e = &p->elems[i];
+			if (e->min < 1 || strchr(e->path, ':') || !strchr(e->path, '.'))
+				continue;
+			char buf[256], *segs[16];
+			int nseg = 0;
+			snprintf(buf, sizeof(buf), "%s", strchr(e->path, '.') + 1);
+			for (char *s = strtok(buf, "."); s && nseg < 16; s = strtok(NULL, "."))
+				segs[nseg++] = s;
+			if (dar_walk(rc, r, e, res, segs, nseg, 0))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- one row, one resource, one record --------------------------------- */
+
+/* A code placed into an element bound (required) to an enumerated value set
+ * must be one of its codes: the server would refuse the whole transaction. */
+static int check_binding(struct rec *rc, const struct mres *r, const struct mrow *row,
+			 const struct val *v)
+{
+	if (!row->elem_path || !streq(row->type, "code"))
+		return 0;
+	const struct pelem *e = NULL;
+	for (int t = 0; t < r->nprofiles && !e; t++)
+		e = profile_elem(r->tabs[t], row->elem_path, strlen(row->elem_path));
+	if (!e || !e->codes.count || hmap_get(&e->codes, v->s, v->n))
+		return 0;
+	char where[400];
+	row_where(rc, row, where, sizeof(where));
+	dhp_fail(rc->err, DHP_ECODETABLE, where,
+		 "code '%.*s' for %s is not in the required value set %s",
+		 (int)(v->n > 40 ? 40 : v->n), v->s, e->path, e->valueset ? e->valueset : "");
+	dhp_detail(rc->err, "mapping %s:%d", r->file, row->line);
+	return -1;
+}
+
+static bool guards_hold(const struct rec *rc, const struct mres *r, const struct mrow *row)
+{
+	for (int g = 0; g < row->nguards; g++)
+		if (!cond_holds(rc, r->rows[row->guards[g]].when))
+			return false;
+	return true;
+}
+
+static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row, json_object *res)
+{
+	if (row->src == S_NONE || !guards_hold(rc, r, row) || !cond_holds(rc, row->when))
+		return 0;
+	struct val v = {"", 0, false, row->out};
+	if (row->src == S_LOCALREF) {
+		if (!rc->built[row->ref_res])
+			return 0; /* the referenced resource was not built for this record */
+		v.kind = K_REFERENCE;
+	} else {
+		v = read_operand(rc, &row->operand);
+		for (int i = 0; i < row->nxf; i++)
+			if (apply_xf(rc, r, row, &row->xf[i], &v))
+				return -1;
+		if (v.null)
+			return 0;
+		v.kind = row->out;
+		if (check_binding(rc, r, row, &v))
+			return -1;
+	}
+	set_path(res, row, new_value(rc, row, &v));
+	return 0;
+}
+
+/* "identifier=system|value" from the first identifier with both, URL-safe. */
+static char *if_none_exist(json_object *res)
+{
+	json_object *ids, *id, *sys, *val;
+	if (!json_object_object_get_ex(res, "identifier", &ids))
+		return NULL;
+	if (json_object_is_type(ids, json_type_array))
+		id = json_object_array_get_idx(ids, 0);
+	else
+		id = ids;
+	if (!id || !json_object_object_get_ex(id, "system", &sys) ||
+	    !json_object_object_get_ex(id, "value", &val))
+		return NULL;
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, "identifier=");
+	const char *parts[2] = {json_object_get_string(sys), json_object_get_string(val)};
+	for (int p = 0; p < 2; p++) {
+		if (p)
+			strbuf_addch(&sb, '|');
+		for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++) {
+			if (isalnum(*c) || strchr("-._~:/", *c))
+				strbuf_addch(&sb, (char)*c);
+			else
+				strbuf_addf(&sb, "%%%02X", *c);
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+static json_object *new_resource(const struct mres *r)
+{
+	json_object *res = json_object_new_object();
+	json_object_object_add(res, "resourceType", json_object_new_string(r->type));
+	json_object *meta = json_object_new_object(), *prof = json_object_new_array();
+	for (int i = 0; i < r->nprofiles; i++)
+		json_object_array_add(prof, json_object_new_string(r->profiles[i]));
+	json_object_object_add(meta, "profile", prof);
+	json_object_object_add(res, "meta", meta);
+	return res;
+}
+
+static int map_resource(struct rec *rc, int k)
+{
+	const struct mres *r = rc->st->res[k];
+	struct mapped_res *mr = &rc->out->res[rc->index[k]];
+	json_object *res = new_resource(r);
+	mr->json = res;
+	for (int i = 0; i < r->nrows; i++)
+		if (map_row(rc, r, &r->rows[i], res))
+			return -1;
+	compact(res);
+	if (fill_dar(rc, r, res))
+		return -1;
+	mr->if_none_exist = if_none_exist(res);
+	return 0;
+}
+
+/* Join the key columns with '/'. */
+static int record_key(struct rec *rc)
+{
+	const struct mstream *st = rc->st;
+	struct mapped *out = rc->out;
+	size_t len = 0;
+	out->key[0] = '\0';
+	for (int i = 0; i < st->nkeys; i++) {
+		struct val v = read_operand(rc, &st->keys[i]);
+		if (v.null) {
+			snprintf(out->where, sizeof(out->where), "%s:#%ld:%s", st->table,
+				 rc->src->record_no, st->keys[i].text);
+			return dhp_fail(rc->err, DHP_EKEY, out->where,
+					"record has no key: key column '%s' is empty",
+					st->keys[i].text);
+		}
+		int w = snprintf(out->key + len, sizeof(out->key) - len, "%s%.*s", i ? "/" : "",
+				 (int)v.n, v.s);
+		len = w > 0 && (size_t)w < sizeof(out->key) - len ? len + (size_t)w
+								  : sizeof(out->key) - 1;
+	}
+	snprintf(out->where, sizeof(out->where), "%s:%s", st->table, out->key);
+	return 0;
+}
+
+static void make_uuid(const struct mstream *st, const char *key, const struct mres *r, char *out)
+{
+	char name[512];
+	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s", st->table, key, r->type, r->name);
+	uuid_t u;
+	uuid_generate_sha1(u, uuid_ns, name,
+			   (size_t)(n < (int)sizeof(name) ? n : (int)sizeof(name) - 1));
+	uuid_unparse_lower(u, out);
+}
+
+int map_record(struct map_ctx *ctx, const struct mstream *st, const struct source *src,
+	       struct mapped *out, struct dhp_error *err)
+{
+	bool built[64];
+	int index[64];
+	struct rec rc = {ctx, st, src, out, err, built, index};
+	mapped_reset(out);
+	if (st->nres > 64)
+		return dhp_fail(err, DHP_ELIMIT, st->table, "more than 64 resources per record");
+	if (record_key(&rc))
+		return -1;
+	/* Decide first which resources exist, so ref() knows their urn:uuid. */
+	for (int k = 0; k < st->nres; k++) {
+		built[k] = cond_holds(&rc, st->res[k]->when);
+		index[k] = -1;
+		if (!built[k])
+			continue;
+		if (out->n == out->alloc) {
+			out->alloc = out->alloc ? out->alloc * 2 : 8;
+			out->res = xrealloc(out->res, (size_t)out->alloc * sizeof(*out->res));
+		}
+		index[k] = out->n;
+		struct mapped_res *mr = &out->res[out->n++];
+		memset(mr, 0, sizeof(*mr));
+		mr->def = st->res[k];
+		make_uuid(st, out->key, st->res[k], mr->uuid);
+	}
+	for (int k = 0; k < st->nres; k++)
+		if (built[k] && map_resource(&rc, k)) {
+			mapped_reset(out);
+			return -1;
+		}
+	for (int i = 0; i < out->n; i++)
+		stats_count(&ctx->stats.by_type, out->res[i].def->type, 1);
+	return 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * maptable.h: mapping tables, compiled and checked.
+ *
+ * A mapping set is a directory of *.map files (syntax: dhp-import-mapping(5),
+ * docs/mapping-spec.md). Loading parses every table, groups the tables by
+ * record stream (the @query they name), resolves every target path against
+ * the UZ Core profile tables and the datatype table, types each transform
+ * chain, loads the code tables, and reports the first problem as
+ * FILE:LINE:COL. After loading, the set is read-only; map.h applies it.
+ */
+#ifndef DHP_MAPTABLE_H
+#define DHP_MAPTABLE_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+#include "core/hmap.h"
+#include "extract/source.h"
+#include "map/profile.h"
+
+struct codetable;
+
+/* What a transform chain produces. */
+enum vkind { K_STRING, K_DATE, K_DATETIME, K_DECIMAL, K_INTEGER, K_BOOLEAN, K_REFERENCE };
+
+/* An argument or source operand: a column (resolved to a handle) or a literal. */
+struct operand {
+	bool is_col;
+	char *text; /* column name or literal text */
+	int handle; /* source handle once resolved, else -1 */
+	int line, col;
+};
+
+enum xf_kind {
+	XF_TRIM,
+	XF_UPPER,
+	XF_LOWER,
+	XF_DATE,
+	XF_DATETIME,
+	XF_DECIMAL,
+	XF_INTEGER,
+	XF_BOOLEAN,
+	XF_CODE,
+	XF_MAP,
+	XF_CONCAT,
+	XF_DEFAULT,
+	XF_SPLIT,
+	XF_REF, /* conditional reference to a resource of another record */
+};
+
+struct xform {
+	enum xf_kind kind;
+	struct operand *args;
+	int nargs;
+	const struct codetable *table; /* XF_CODE */
+	int table_col;		       /* XF_CODE */
+	struct hmap pairs;	       /* XF_MAP: key -> value (char *) */
+	const char *fallback;	       /* XF_MAP: value of '*' */
+	int split_index;	       /* XF_SPLIT */
+	int line, col;
+};
+
+enum cond_op { C_PRESENT, C_ABSENT, C_EQ, C_NE, C_IN };
+
+struct cond {
+	enum cond_op op;
+	struct operand lhs;
+	char **vals;
+	int nvals;
+};
+
+struct pstep {
+	char *name;
+	int index; /* -1: single-valued element */
+};
+
+enum src_kind { S_COLUMN, S_LITERAL, S_LOCALREF, S_NONE };
+
+struct mrow {
+	int line, col;
+	char *target; /* as written */
+	struct pstep *steps;
+	int nsteps;
+	enum src_kind src;
+	struct operand operand; /* S_COLUMN / S_LITERAL */
+	int ref_res;		/* S_LOCALREF: index into the stream's resources */
+	struct xform *xf;
+	int nxf;
+	struct cond *when;
+	char *absent;	  /* DAR code chosen by absent(), or NULL */
+	char *elem_path;  /* profile element path of the target, "Patient.birthDate" */
+	const char *type; /* FHIR type of the target leaf */
+	enum vkind out;	  /* what the chain produces */
+	bool guard;	  /* `-` source with when(): guards the subtree */
+	int *guards;	  /* indices (in the resource's rows) of guards covering this row */
+	int nguards;
+};
+
+struct mres {
+	char *type;
+	char *name;
+	char **profiles;
+	int nprofiles;
+	const struct profile **tabs; /* profile tables found for the URLs (NULL if none) */
+	struct cond *when;
+	struct mrow *rows;
+	int nrows, arows;
+	const char *file;
+	int line;
+};
+
+struct mstream {
+	char *query_file; /* absolute or relative to cwd */
+	char *table;	  /* location name */
+	int order;
+	struct operand *keys;
+	int nkeys;
+	struct mres **res; /* every resource block of every table bound to this stream */
+	int nres, ares;
+	char *key_file; /* where @key was given */
+	int key_line;
+};
+
+struct mapset {
+	struct mstream *streams; /* sorted by order, then query file */
+	int nstreams, astreams;
+	struct profiles profiles;
+	struct hmap codetables; /* name -> struct codetable* */
+	char *dir;
+	char *terminology_dir;
+	/* every allocated resource block, for freeing */
+	struct mres **all;
+	int nall, aall;
+	char **files;
+	int nfiles, afiles;
+};
+
+struct mapset_paths {
+	const char *mappings;	 /* directory of *.map files */
+	const char *profiles;	 /* directory of profile tables */
+	const char *terminology; /* shared code tables (may be NULL) */
+};
+
+/* Load and check a mapping set. 0 or -1 with *err located at FILE:LINE:COL. */
+int mapset_load(struct mapset *ms, const struct mapset_paths *paths, struct dhp_error *err);
+void mapset_free(struct mapset *ms);
+
+/* Resolve every column operand of a stream against an opened source. On an
+ * unknown column: -1, *err names the mapping FILE:LINE:COL and the column. */
+int mstream_bind(struct mstream *st, struct source *src, struct dhp_error *err);
+
+#endif

@@ -1,0 +1,70 @@
+#include "core/dhp.h"
+#include "core/strbuf.h"
+#include "core/err.h"
+
+#include "cu.h"
+
+static void test_append_and_detach(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	CU_ASSERT_STR(sb.buf, "");
+	strbuf_addstr(&sb, "Toshkent");
+	strbuf_addch(&sb, ' ');
+	strbuf_addf(&sb, "%d", 2024);
+	CU_ASSERT_STR(sb.buf, "Toshkent 2024");
+	CU_ASSERT_EQUAL(sb.len, 13);
+	size_t len;
+	char *s = strbuf_detach(&sb, &len);
+	CU_ASSERT_STR(s, "Toshkent 2024");
+	CU_ASSERT_EQUAL(len, 13);
+	CU_ASSERT_STR(sb.buf, "");
+	free(s);
+}
+
+static void test_cap_is_sticky(void)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 8);
+	strbuf_addstr(&sb, "12345");
+	strbuf_addstr(&sb, "6789"); /* would pass the cap */
+	CU_ASSERT(sb.toobig);
+	CU_ASSERT_STR(sb.buf, "12345");
+	strbuf_addstr(&sb, "x"); /* no-op once broken */
+	CU_ASSERT_STR(sb.buf, "12345");
+	strbuf_reset(&sb);
+	CU_ASSERT(!sb.toobig);
+	strbuf_addstr(&sb, "abc");
+	CU_ASSERT_STR(sb.buf, "abc");
+	strbuf_release(&sb);
+}
+
+static void test_json_escape(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char in[] = "a\"b\\c\n\x01Oʻzbek";
+	strbuf_add_json_escaped(&sb, in, sizeof(in) - 1);
+	CU_ASSERT_STR(sb.buf, "a\\\"b\\\\c\\n\\u0001Oʻzbek");
+	strbuf_release(&sb);
+}
+
+static void test_error_contract(void)
+{
+	struct dhp_error err = DHP_ERROR_INIT;
+	CU_ASSERT_EQUAL(dhp_fail(&err, DHP_EVALUE, "visits:42:admitted_at", "bad date '%s'", "x"),
+			-1);
+	CU_ASSERT_STR(err.where, "visits:42:admitted_at");
+	CU_ASSERT_STR(err.msg, "bad date 'x'");
+	CU_ASSERT_STR(dhp_code_name(err.code), "value");
+	dhp_error_clear(&err);
+	CU_ASSERT_EQUAL(err.code, DHP_OK);
+}
+
+static CU_TestInfo tests[] = {
+    {"append and detach", test_append_and_detach},
+    {"size cap is sticky", test_cap_is_sticky},
+    {"json escaping", test_json_escape},
+    {"error contract", test_error_contract},
+    CU_TEST_INFO_NULL,
+};
+
+CU_MAIN("core")
