@@ -16,6 +16,7 @@ enum exit_status { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_REJECTS = 3 
 
 struct cli_opts {
 	struct job_conf conf;
+	const char *command; /* "validate", "run --dry-run", "check" */
 	bool dry_run;
 	bool quiet;
 	bool progress; /* a progress line on stderr (only on a terminal) */

@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 	int status;
+	o.command = streq(cmd, "run") ? "run --dry-run" : cmd;
 	if (streq(cmd, "check")) {
 		status = cmd_check(&o);
 	} else if (streq(cmd, "run") && !o.dry_run) {

@@ -173,7 +173,7 @@ int cmd_validate(struct cli_opts *o)
 	struct dhp_error err = DHP_ERROR_INIT;
 	struct mapset_paths mp;
 	R.t0 = now();
-	R.rep.command = o->dry_run ? "run --dry-run" : "validate";
+	R.rep.command = o->command;
 	map_ctx_init(&R.ctx, c->timezone);
 	if (!c->out_dir) {
 		dhp_fail(&err, DHP_ECONFIG, c->file,

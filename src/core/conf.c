@@ -89,17 +89,30 @@ struct parse_ctx {
 	const char *path;
 	char *dir;
 	struct dhp_error *err;
+	FILE *f;
+	int line; /* line last handed to libinih */
 	bool failed;
 };
 
-/* Debian's libinih calls handlers without a line number; ini_parse_file()
- * returns the line of the first failing call, which conf_load() adds. */
+/* Debian's libinih calls handlers without a line number, so we feed it
+ * line by line ourselves and know where each key came from. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *p = stream;
+	char *r = fgets(str, num, p->f);
+	if (r)
+		p->line++;
+	return r;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *p = user;
 	if (p->failed)
 		return 0;
-	if (conf_set(p->c, section, name, value ? value : "", p->dir, p->err, NULL)) {
+	char where[256];
+	snprintf(where, sizeof(where), "%s:%d", p->path, p->line);
+	if (conf_set(p->c, section, name, value ? value : "", p->dir, p->err, where)) {
 		p->failed = true;
 		return 0;
 	}
@@ -111,20 +124,17 @@ int conf_load(struct job_conf *c, const char *path, struct dhp_error *err)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return dhp_fail(err, DHP_EIO, path, "cannot open job file: %s", strerror(errno));
-	struct parse_ctx p = {c, path, fileio_dirname(path), err, false};
-	int line = ini_parse_file(f, on_key, &p);
+	struct parse_ctx p = {c, path, fileio_dirname(path), err, f, 0, false};
+	int line = ini_parse_stream(read_line, &p, on_key, &p);
 	fclose(f);
 	free(p.dir);
 	free(c->file);
 	c->file = xstrdup(path);
-	char where[256];
-	snprintf(where, sizeof(where), "%s:%d", path, line);
-	if (p.failed) {
-		memcpy(err->where, where, sizeof(err->where) - 1);
-		err->where[sizeof(err->where) - 1] = '\0';
+	if (p.failed)
 		return -1;
-	}
 	if (line > 0) {
+		char where[256];
+		snprintf(where, sizeof(where), "%s:%d", path, line);
 		return dhp_fail(err, DHP_ECONFIG, where,
 				"expected '[section]' or 'key = value', found something else");
 	}

@@ -662,6 +662,8 @@ static int record_key(struct rec *rc)
 	out->key[0] = '\0';
 	for (int i = 0; i < st->nkeys; i++) {
 		struct val v = read_operand(rc, &st->keys[i]);
+		if (!v.null)
+			conv_trim(&v.s, &v.n); /* a char(n) key keeps no padding */
 		if (v.null) {
 			snprintf(out->where, sizeof(out->where), "%s:#%ld:%s", st->table,
 				 rc->src->record_no, st->keys[i].text);
