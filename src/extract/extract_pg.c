@@ -108,10 +108,9 @@ char *pgx_bind_since(const char *sql, int *count)
 			end = end ? end + 2 : p + strlen(p);
 		} else if (p[0] == '$' && dollar_tag(p)) {
 			size_t t = dollar_tag(p);
-			const char *close = strstr(p + t, p);
 			char tag[64];
 			snprintf(tag, sizeof(tag), "%.*s", (int)(t < 63 ? t : 63), p);
-			close = strstr(p + t, tag);
+			const char *close = strstr(p + t, tag);
 			end = close ? close + t : p + strlen(p);
 		} else if (p[0] == ':' && p[1] == ':') {
 			end = p + 2; /* a cast, not a placeholder */
