@@ -239,7 +239,13 @@ static void pg_close(struct source *src)
 	free(s);
 }
 
-static const struct source_ops pg_ops = {pg_resolve, pg_path_name, pg_next, pg_get, pg_close};
+static const struct source_ops pg_ops = {
+    .resolve = pg_resolve,
+    .path_name = pg_path_name,
+    .next = pg_next,
+    .get = pg_get,
+    .close = pg_close,
+};
 
 struct source *pgx_open(struct pgx *db, const char *query_file, const char *table,
 			const char *since, struct dhp_error *err)

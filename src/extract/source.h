@@ -48,12 +48,29 @@ struct source_ops {
 	/* Read a value of the current record. */
 	void (*get)(const struct source *src, int handle, struct value *out);
 	void (*close)(struct source *src);
+
+	/* Nested sources only (HL7v2 segments and groups); NULL in flat ones.
+	 * A group ("OBX") is compiled to a handle like a path. Focusing on
+	 * occurrence i of a group makes paths of that segment read from it and
+	 * paths of other segments from their nearest occurrence before it. An
+	 * anchor identifies one occurrence (a segment index). */
+	int (*resolve_group)(struct source *src, const char *name);
+	int (*group_count)(const struct source *src, int group);
+	int (*group_focus)(struct source *src, int group, int i); /* -> anchor */
+	void (*focus_clear)(struct source *src);
+	/* The anchor of the occurrence of `group` that `anchor` belongs to (its
+	 * nearest occurrence at or before `anchor`), or -1. */
+	int (*group_of)(const struct source *src, int anchor, int group);
+	/* Repetitions behind a value handle compiled from a path with [*]. */
+	int (*reps)(const struct source *src, int handle);
 };
 
 struct source {
 	const struct source_ops *ops;
 	const char *name; /* location prefix: table/stream name, file name */
 	long record_no;	  /* 1-based number of the current record */
+	int rep;	  /* 0-based repetition that [*] handles read */
+	char where[128];  /* the record's location when the source names it (FILE:msg#N) */
 };
 
 static inline int source_resolve(struct source *s, const char *path)

@@ -74,11 +74,11 @@ void mapped_free(struct mapped *m)
 struct rec {
 	struct map_ctx *ctx;
 	const struct mstream *st;
-	const struct source *src;
+	struct source *src;
 	struct mapped *out;
 	struct dhp_error *err;
-	bool *built; /* per stream resource: built for this record */
-	int *index;  /* per stream resource: index in out->res, or -1 */
+	int cur;  /* index in out->res of the resource being mapped */
+	int star; /* the repetition a [*] target step takes */
 };
 
 static struct val read_operand(const struct rec *rc, const struct operand *op)
@@ -183,7 +183,7 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 		v->kind = K_INTEGER;
 		break;
 	case XF_BOOLEAN: {
-		bool b;
+		bool b = false;
 		ok = conv_boolean(v->s, v->n, &b, why);
 		strbuf_addstr(out, b ? "true" : "false");
 		v->kind = K_BOOLEAN;
@@ -277,9 +277,9 @@ static json_object *new_reference(const struct rec *rc, const struct mrow *row, 
 {
 	json_object *ref = json_object_new_object();
 	if (row->src == S_LOCALREF) {
+		/* v carries the referenced resource's uuid (see map_local_ref) */
 		char urn[64];
-		snprintf(urn, sizeof(urn), "urn:uuid:%s",
-			 rc->out->res[rc->index[row->ref_res]].uuid);
+		snprintf(urn, sizeof(urn), "urn:uuid:%.*s", (int)v->n, v->s);
 		json_object_object_add(ref, "reference", json_object_new_string(urn));
 		return ref;
 	}
@@ -324,33 +324,43 @@ static json_object *new_value(const struct rec *rc, const struct mrow *row, cons
 	}
 }
 
-/* The child of `parent` for step st, created (as object) when absent. */
-static json_object *child(json_object *parent, const struct pstep *st, bool create)
+/* The array index step st stands for: its own, the current [*]
+ * repetition, or (for the step named by bump_step) its own plus bump. */
+static int step_index(const struct rec *rc, const struct pstep *st, bool bumped, int bump)
+{
+	int idx = st->index == PSTEP_STAR ? rc->star : st->index;
+	return bumped ? idx + bump : idx;
+}
+
+/* The child of `parent` for step st at array index idx, created when absent. */
+static json_object *child(json_object *parent, const struct pstep *st, int idx)
 {
 	json_object *c = NULL;
 	if (!json_object_object_get_ex(parent, st->name, &c)) {
-		if (!create)
-			return NULL;
-		c = st->index >= 0 ? json_object_new_array() : json_object_new_object();
+		c = st->index != -1 ? json_object_new_array() : json_object_new_object();
 		json_object_object_add(parent, st->name, c);
 	}
-	if (st->index < 0)
+	if (st->index == -1)
 		return c;
-	json_object *item = json_object_array_get_idx(c, (size_t)st->index);
-	if (!item && create) {
+	json_object *item = json_object_array_get_idx(c, (size_t)idx);
+	if (!item) {
 		item = json_object_new_object();
-		json_object_array_put_idx(c, (size_t)st->index, item);
+		json_object_array_put_idx(c, (size_t)idx, item);
 	}
 	return item;
 }
 
-static void set_path(json_object *root, const struct mrow *row, json_object *value)
+/* Place value at the row's target; step bump_step (or -1) is shifted by bump. */
+static void set_path(const struct rec *rc, json_object *root, const struct mrow *row,
+		     json_object *value, int bump_step, int bump)
 {
 	json_object *node = root;
 	for (int i = 0; i < row->nsteps - 1; i++)
-		node = child(node, &row->steps[i], true);
-	const struct pstep *last = &row->steps[row->nsteps - 1];
-	if (last->index < 0) {
+		node = child(node, &row->steps[i],
+			     step_index(rc, &row->steps[i], i == bump_step, bump));
+	int li = row->nsteps - 1;
+	const struct pstep *last = &row->steps[li];
+	if (last->index == -1) {
 		json_object_object_add(node, last->name, value);
 		return;
 	}
@@ -359,7 +369,7 @@ static void set_path(json_object *root, const struct mrow *row, json_object *val
 		arr = json_object_new_array();
 		json_object_object_add(node, last->name, arr);
 	}
-	json_object_array_put_idx(arr, (size_t)last->index, value);
+	json_object_array_put_idx(arr, (size_t)step_index(rc, last, li == bump_step, bump), value);
 }
 
 /* Drop array holes (rows that produced nothing) and containers left empty. */
@@ -572,28 +582,82 @@ static bool guards_hold(const struct rec *rc, const struct mres *r, const struct
 	return true;
 }
 
+/* Does instance b (of the referenced block) belong with instance a? Both
+ * single: yes. Otherwise by group: b inside a's occurrence (OBX of this
+ * OBR), or a inside b's (the OBR of this OBX). A single a takes them all. */
+static bool ref_matches(const struct rec *rc, const struct mapped_res *a,
+			const struct mapped_res *b)
+{
+	const struct source *src = rc->src;
+	if (b->anchor < 0 || a->anchor < 0)
+		return true;
+	if (!src->ops->group_of)
+		return false;
+	return src->ops->group_of(src, b->anchor, a->def->foreach_handle) == a->anchor ||
+	       src->ops->group_of(src, a->anchor, b->def->foreach_handle) == b->anchor;
+}
+
+/* ref(TYPE[, NAME]): a reference to each matching instance built from this
+ * record; into an array target they go to consecutive indexes. */
+static void map_local_ref(struct rec *rc, const struct mrow *row, json_object *res)
+{
+	int bump_step = -1;
+	for (int i = 0; i < row->nsteps; i++)
+		if (row->steps[i].index >= 0)
+			bump_step = i;
+	const struct mapped_res *a = &rc->out->res[rc->cur];
+	int n = 0;
+	for (int i = 0; i < rc->out->n; i++) {
+		const struct mapped_res *b = &rc->out->res[i];
+		if (b->def_index != row->ref_res || !ref_matches(rc, a, b))
+			continue;
+		struct val v = {b->uuid, strlen(b->uuid), false, K_REFERENCE};
+		set_path(rc, res, row, new_value(rc, row, &v), bump_step, n);
+		if (++n == 1 && bump_step < 0)
+			break; /* a single-valued target takes the first */
+	}
+}
+
+static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow *row,
+			 json_object *res)
+{
+	if (!guards_hold(rc, r, row) || !cond_holds(rc, row->when))
+		return 0;
+	if (row->src == S_LOCALREF) {
+		map_local_ref(rc, row, res);
+		return 0;
+	}
+	struct val v = read_operand(rc, &row->operand);
+	for (int i = 0; i < row->nxf; i++)
+		if (apply_xf(rc, r, row, &row->xf[i], &v))
+			return -1;
+	if (v.null)
+		return 0;
+	v.kind = row->out;
+	if (check_binding(rc, r, row, &v))
+		return -1;
+	set_path(rc, res, row, new_value(rc, row, &v), -1, 0);
+	return 0;
+}
+
 static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row, json_object *res)
 {
-	if (row->src == S_NONE || !guards_hold(rc, r, row) || !cond_holds(rc, row->when))
+	if (row->src == S_NONE)
 		return 0;
-	struct val v = {"", 0, false, row->out};
-	if (row->src == S_LOCALREF) {
-		if (!rc->built[row->ref_res])
-			return 0; /* the referenced resource was not built for this record */
-		v.kind = K_REFERENCE;
-	} else {
-		v = read_operand(rc, &row->operand);
-		for (int i = 0; i < row->nxf; i++)
-			if (apply_xf(rc, r, row, &row->xf[i], &v))
-				return -1;
-		if (v.null)
-			return 0;
-		v.kind = row->out;
-		if (check_binding(rc, r, row, &v))
-			return -1;
+	if (!row->star_src)
+		return map_value_row(rc, r, row, res);
+	/* [*]: once per repetition of the source field */
+	struct source *src = rc->src;
+	int n = src->ops->reps ? src->ops->reps(src, row->star_src->handle) : 0;
+	int rc_ = 0;
+	for (int j = 0; j < n && rc_ == 0; j++) {
+		src->rep = j;
+		rc->star = j;
+		rc_ = map_value_row(rc, r, row, res);
 	}
-	set_path(res, row, new_value(rc, row, &v));
-	return 0;
+	src->rep = 0;
+	rc->star = 0;
+	return rc_;
 }
 
 /* "identifier=system|value" from the first identifier with both, URL-safe. */
@@ -637,15 +701,23 @@ static json_object *new_resource(const struct mres *r)
 	return res;
 }
 
-static int map_resource(struct rec *rc, int k)
+static int map_resource(struct rec *rc, int i)
 {
-	const struct mres *r = rc->st->res[k];
-	struct mapped_res *mr = &rc->out->res[rc->index[k]];
+	struct mapped_res *mr = &rc->out->res[i];
+	const struct mres *r = mr->def;
 	json_object *res = new_resource(r);
 	mr->json = res;
-	for (int i = 0; i < r->nrows; i++)
-		if (map_row(rc, r, &r->rows[i], res))
-			return -1;
+	rc->cur = i;
+	struct source *src = rc->src;
+	if (mr->anchor >= 0)
+		src->ops->group_focus(src, r->foreach_handle, mr->occurrence);
+	int bad = 0;
+	for (int k = 0; k < r->nrows && !bad; k++)
+		bad = map_row(rc, r, &r->rows[k], res);
+	if (mr->anchor >= 0)
+		src->ops->focus_clear(src);
+	if (bad)
+		return -1;
 	compact(res);
 	if (fill_dar(rc, r, res))
 		return -1;
@@ -676,49 +748,120 @@ static int record_key(struct rec *rc)
 		len = w > 0 && (size_t)w < sizeof(out->key) - len ? len + (size_t)w
 								  : sizeof(out->key) - 1;
 	}
-	snprintf(out->where, sizeof(out->where), "%s:%s", st->table, out->key);
+	if (rc->src->where[0])
+		snprintf(out->where, sizeof(out->where), "%s", rc->src->where);
+	else
+		snprintf(out->where, sizeof(out->where), "%s:%s", st->table, out->key);
 	return 0;
 }
 
-static void make_uuid(const struct mstream *st, const char *key, const struct mres *r, char *out)
+static void make_uuid(const struct mstream *st, const char *key, const struct mres *r,
+		      int occurrence, char *out)
 {
 	char name[512];
-	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s", st->table, key, r->type, r->name);
+	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s|%d", st->table, key, r->type, r->name,
+			 occurrence);
 	uuid_t u;
 	uuid_generate_sha1(u, uuid_ns, name,
 			   (size_t)(n < (int)sizeof(name) ? n : (int)sizeof(name) - 1));
 	uuid_unparse_lower(u, out);
 }
 
-int map_record(struct map_ctx *ctx, const struct mstream *st, const struct source *src,
+static struct mapped_res *add_instance(struct mapped *out, const struct mstream *st, int k,
+				       int anchor, int occurrence)
+{
+	if (out->n == out->alloc) {
+		out->alloc = out->alloc ? out->alloc * 2 : 8;
+		out->res = xrealloc(out->res, (size_t)out->alloc * sizeof(*out->res));
+	}
+	struct mapped_res *mr = &out->res[out->n++];
+	memset(mr, 0, sizeof(*mr));
+	mr->def = st->res[k];
+	mr->def_index = k;
+	mr->anchor = anchor;
+	mr->occurrence = occurrence;
+	make_uuid(st, out->key, st->res[k], occurrence, mr->uuid);
+	return mr;
+}
+
+/* Does block r apply to this message (its @message list against MSH-9)? */
+static bool message_matches(const struct rec *rc, const struct mres *r, const char *type)
+{
+	if (!r->nmessages)
+		return true;
+	size_t tl = strlen(type);
+	for (int i = 0; i < r->nmessages; i++) {
+		const char *m = r->messages[i];
+		size_t ml = strlen(m);
+		if (streq(m, type) ||
+		    (ml && m[ml - 1] == '*' && tl >= ml - 1 && strncmp(m, type, ml - 1) == 0))
+			return true;
+	}
+	(void)rc;
+	return false;
+}
+
+/* "ADT^A01" from MSH-9, or "" for sources without message types. */
+static void message_type(const struct rec *rc, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (!rc->st->by_message)
+		return;
+	struct value a = {V_NULL, "", 0}, b = {V_NULL, "", 0};
+	if (rc->st->msgtype[0] >= 0)
+		source_get(rc->src, rc->st->msgtype[0], &a);
+	if (rc->st->msgtype[1] >= 0)
+		source_get(rc->src, rc->st->msgtype[1], &b);
+	snprintf(buf, len, "%.*s^%.*s", (int)(a.len > 20 ? 20 : a.len), a.s,
+		 (int)(b.len > 20 ? 20 : b.len), b.s);
+}
+
+/* Decide which resources the record builds (and their urn:uuid) before
+ * mapping any, so that ref() can point at every one of them. */
+static int plan_instances(struct rec *rc)
+{
+	const struct mstream *st = rc->st;
+	struct source *src = rc->src;
+	char type[48];
+	message_type(rc, type, sizeof(type));
+	int applicable = 0;
+	for (int k = 0; k < st->nres; k++) {
+		const struct mres *r = st->res[k];
+		if (!message_matches(rc, r, type))
+			continue;
+		applicable++;
+		if (!r->foreach) {
+			if (cond_holds(rc, r->when))
+				add_instance(rc->out, st, k, -1, 0);
+			continue;
+		}
+		int n = src->ops->group_count(src, r->foreach_handle);
+		for (int i = 0; i < n; i++) {
+			int anchor = src->ops->group_focus(src, r->foreach_handle, i);
+			bool ok = cond_holds(rc, r->when);
+			src->ops->focus_clear(src);
+			if (ok)
+				add_instance(rc->out, st, k, anchor, i);
+		}
+	}
+	if (st->by_message && !applicable)
+		return dhp_fail(rc->err, DHP_ECODETABLE, rc->out->where,
+				"no mapping table for message type '%s' (no @message matches it)",
+				type);
+	return 0;
+}
+
+int map_record(struct map_ctx *ctx, const struct mstream *st, struct source *src,
 	       struct mapped *out, struct dhp_error *err)
 {
-	bool built[64];
-	int index[64];
-	struct rec rc = {ctx, st, src, out, err, built, index};
+	struct rec rc = {ctx, st, src, out, err, 0, 0};
 	mapped_reset(out);
-	if (st->nres > 64)
-		return dhp_fail(err, DHP_ELIMIT, st->table, "more than 64 resources per record");
-	if (record_key(&rc))
+	if (record_key(&rc) || plan_instances(&rc)) {
+		mapped_reset(out);
 		return -1;
-	/* Decide first which resources exist, so ref() knows their urn:uuid. */
-	for (int k = 0; k < st->nres; k++) {
-		built[k] = cond_holds(&rc, st->res[k]->when);
-		index[k] = -1;
-		if (!built[k])
-			continue;
-		if (out->n == out->alloc) {
-			out->alloc = out->alloc ? out->alloc * 2 : 8;
-			out->res = xrealloc(out->res, (size_t)out->alloc * sizeof(*out->res));
-		}
-		index[k] = out->n;
-		struct mapped_res *mr = &out->res[out->n++];
-		memset(mr, 0, sizeof(*mr));
-		mr->def = st->res[k];
-		make_uuid(st, out->key, st->res[k], mr->uuid);
 	}
-	for (int k = 0; k < st->nres; k++)
-		if (built[k] && map_resource(&rc, k)) {
+	for (int i = 0; i < out->n; i++)
+		if (map_resource(&rc, i)) {
 			mapped_reset(out);
 			return -1;
 		}

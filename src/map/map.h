@@ -25,6 +25,9 @@
 
 struct mapped_res {
 	const struct mres *def;
+	int def_index;	     /* index of def in the stream's resources */
+	int anchor;	     /* @for-each: the source anchor of this occurrence; else -1 */
+	int occurrence;	     /* @for-each: 0-based occurrence number */
 	json_object *json;   /* owned */
 	char uuid[37];	     /* lower-case UUID text */
 	char *if_none_exist; /* "identifier=system|value" or NULL; owned */
@@ -56,7 +59,7 @@ void map_ctx_release(struct map_ctx *ctx);
 
 /* Map the current record of src. On success out holds the resources (free
  * them with mapped_reset). On failure out is empty and *err says why. */
-int map_record(struct map_ctx *ctx, const struct mstream *st, const struct source *src,
+int map_record(struct map_ctx *ctx, const struct mstream *st, struct source *src,
 	       struct mapped *out, struct dhp_error *err);
 
 void mapped_reset(struct mapped *m);

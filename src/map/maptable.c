@@ -30,6 +30,8 @@ struct pfile {
 	char *table;
 	int order;
 	int key_line;
+	char **messages; /* @message of this file */
+	int nmessages;
 	struct dhp_error *err;
 };
 
@@ -450,7 +452,10 @@ static int parse_path(struct pfile *pf, struct lex *lx, struct mrow *row)
 			return fail_at(pf, col_of(lx, s + (b - row->target)), DHP_EPATH,
 				       "malformed element path '%s'", row->target);
 		struct pstep st = {xstrndup(b, (size_t)(p - b)), -1};
-		if (*p == '[') {
+		if (p[0] == '[' && p[1] == '*' && p[2] == ']') {
+			st.index = PSTEP_STAR;
+			p += 3;
+		} else if (*p == '[') {
 			char *end;
 			long idx = strtol(p + 1, &end, 10);
 			if (end == p + 1 || *end != ']' || idx < 0 || idx > 1000) {
@@ -544,8 +549,27 @@ static struct mstream *find_stream(struct mapset *ms, const char *query)
 	return NULL;
 }
 
+/* Bind the file to the stream named `key` (taking the string), creating it. */
+static void use_stream(struct pfile *pf, char *key)
+{
+	struct mapset *ms = pf->ms;
+	pf->stream = find_stream(ms, key);
+	if (pf->stream) {
+		free(key);
+		return;
+	}
+	ms->streams = xrealloc(ms->streams, (size_t)(ms->nstreams + 1) * sizeof(*ms->streams));
+	pf->stream = &ms->streams[ms->nstreams++];
+	memset(pf->stream, 0, sizeof(*pf->stream));
+	pf->stream->query_file = key;
+	pf->stream->order = 100;
+}
+
 static int dir_query(struct pfile *pf, struct lex *lx)
 {
+	if (pf->stream && pf->stream->by_message)
+		return fail_at(pf, 1, DHP_ESYNTAX,
+			       "a table has either @query or @message, not both");
 	skip_ws(lx);
 	int col = col_of(lx, lx->p);
 	char *rel = *lx->p == '"' ? lex_quoted(pf, lx) : lex_word(lx, "");
@@ -562,17 +586,25 @@ static int dir_query(struct pfile *pf, struct lex *lx)
 		return r;
 	}
 	fclose(f);
-	struct mapset *ms = pf->ms;
-	pf->stream = find_stream(ms, path);
-	if (pf->stream) {
-		free(path);
-		return 0;
+	use_stream(pf, path);
+	return 0;
+}
+
+/* @message ADT^A01 ADT^A04 ...: tables of message sources share one stream. */
+static int dir_message(struct pfile *pf, struct lex *lx)
+{
+	for (skip_ws(lx); !at_end(lx); skip_ws(lx)) {
+		pf->messages = xrealloc(pf->messages, (size_t)(pf->nmessages + 1) * sizeof(char *));
+		pf->messages[pf->nmessages++] = lex_word(lx, "");
 	}
-	ms->streams = xrealloc(ms->streams, (size_t)(ms->nstreams + 1) * sizeof(*ms->streams));
-	pf->stream = &ms->streams[ms->nstreams++];
-	memset(pf->stream, 0, sizeof(*pf->stream));
-	pf->stream->query_file = path;
-	pf->stream->order = 100;
+	if (!pf->nmessages)
+		return fail_at(pf, col_of(lx, lx->p), DHP_ESYNTAX,
+			       "@message needs message types such as ADT^A01 or ORU^*");
+	if (pf->stream && !pf->stream->by_message)
+		return fail_at(pf, 1, DHP_ESYNTAX,
+			       "a table has either @query or @message, not both");
+	use_stream(pf, xstrdup("@message"));
+	pf->stream->by_message = true;
 	return 0;
 }
 
@@ -591,8 +623,18 @@ static int parse_directive(struct pfile *pf, struct lex *lx)
 		skip_ws(lx);
 		r->when = parse_cond(pf, lx);
 		rc = r->when ? 0 : -1;
+	} else if (streq(name, "@for-each") && r) {
+		skip_ws(lx);
+		free(r->foreach);
+		r->foreach = lex_word(lx, "");
+		r->foreach_line = pf->line;
+		if (!*r->foreach)
+			rc = fail_at(pf, col_of(lx, at), DHP_ESYNTAX,
+				     "@for-each needs a segment or group name such as OBX");
 	} else if (streq(name, "@query") && file_level) {
 		rc = dir_query(pf, lx);
+	} else if (streq(name, "@message") && file_level) {
+		rc = dir_message(pf, lx);
 	} else if (streq(name, "@key") && file_level) {
 		rc = dir_key(pf, lx);
 	} else if (streq(name, "@table") && file_level) {
@@ -607,17 +649,17 @@ static int parse_directive(struct pfile *pf, struct lex *lx)
 			rc = fail_at(pf, col_of(lx, at), DHP_ESYNTAX,
 				     "@order expects a number, found '%s'", v);
 		free(v);
-	} else if (streq(name, "@profile") || streq(name, "@when")) {
+	} else if (streq(name, "@profile") || streq(name, "@when") || streq(name, "@for-each")) {
 		rc = fail_at(pf, col_of(lx, at), DHP_ESYNTAX, "%s must follow a @resource line",
 			     name);
 	} else if (streq(name, "@query") || streq(name, "@key") || streq(name, "@table") ||
-		   streq(name, "@order")) {
+		   streq(name, "@order") || streq(name, "@message")) {
 		rc = fail_at(pf, col_of(lx, at), DHP_ESYNTAX,
 			     "%s must come before the first @resource line", name);
 	} else {
 		rc = fail_at(pf, col_of(lx, at), DHP_ESYNTAX,
-			     "unknown directive '%s' (expected @query, @key, @table, @order, "
-			     "@resource, @profile or @when)",
+			     "unknown directive '%s' (expected @query, @message, @key, @table, "
+			     "@order, @resource, @profile, @for-each or @when)",
 			     name);
 	}
 	free(name);
@@ -843,7 +885,11 @@ static int check_path(struct pfile *pf, const struct mres *r, struct mrow *row)
 						: cur->file);
 			break;
 		}
-		if (st->index < 0 && pelem_is_array(e))
+		if (st->index == PSTEP_STAR && !pelem_is_array(e))
+			rc =
+			    fail_at(pf, row->col, DHP_EPATH,
+				    "'%s' is not repeating but '%s' has [*]", e->path, row->target);
+		else if (st->index == -1 && pelem_is_array(e))
 			st->index = 0; /* a repeating element without index means [0] */
 		else if (st->index == 0 && !pelem_is_array(e))
 			st->index = -1; /* [0] on a single element is the element itself */
@@ -943,7 +989,7 @@ static int check_literal(struct pfile *pf, struct mrow *row)
 		rc = conv_integer(s, strlen(s), &sb, why);
 		row->out = K_INTEGER;
 	} else if (streq(t, "boolean")) {
-		bool b;
+		bool b = false;
 		rc = conv_boolean(s, strlen(s), &b, why);
 		row->out = K_BOOLEAN;
 	}
@@ -1045,6 +1091,43 @@ static bool is_prefix_path(const char *prefix, const char *path)
 	return strncmp(prefix, path, n) == 0 && (path[n] == '.' || path[n] == '[');
 }
 
+static bool op_star(const struct operand *op)
+{
+	return op && op->is_col && op->text && strstr(op->text, "[*]");
+}
+
+/* A [*] in the target repeats the row over the repetitions of a [*] source
+ * path: the row's own, its when(), or a guard's over it. */
+static int check_star(struct pfile *pf, const struct mres *r, struct mrow *row)
+{
+	int nstar = 0;
+	for (int s = 0; s < row->nsteps; s++)
+		nstar += row->steps[s].index == PSTEP_STAR;
+	const struct operand *src = NULL;
+	if (op_star(&row->operand))
+		src = &row->operand;
+	else if (row->when && op_star(&row->when->lhs))
+		src = &row->when->lhs;
+	for (int g = 0; !src && g < row->nguards; g++) {
+		const struct cond *c = r->rows[row->guards[g]].when;
+		if (c && op_star(&c->lhs))
+			src = &c->lhs;
+	}
+	if (nstar > 1)
+		return fail_at(pf, row->col, DHP_EPATH, "'%s': only one [*] per target",
+			       row->target);
+	if (nstar && !src)
+		return fail_at(pf, row->col, DHP_EPATH,
+			       "'%s' has [*] but no source path with [*] gives the repetitions",
+			       row->target);
+	if (!nstar && op_star(&row->operand))
+		return fail_at(pf, row->operand.col, DHP_EPATH,
+			       "'%s' reads repetitions ([*]) into '%s', which has no [*]",
+			       row->operand.text, row->target);
+	row->star_src = nstar ? src : NULL;
+	return 0;
+}
+
 static int check_resource(struct pfile *pf, struct mres *r)
 {
 	struct profiles *ps = &pf->ms->profiles;
@@ -1083,6 +1166,8 @@ static int check_resource(struct pfile *pf, struct mres *r)
 				    xrealloc(row->guards, (size_t)(row->nguards + 1) * sizeof(int));
 				row->guards[row->nguards++] = g;
 			}
+		if (check_star(pf, r, row))
+			return -1;
 	}
 	pf->line = saved_line;
 	return 0;
@@ -1126,6 +1211,10 @@ static int attach_file(struct pfile *pf)
 	for (int i = 0; i < pf->nres; i++) {
 		st->res = xrealloc(st->res, (size_t)(st->nres + 1) * sizeof(*st->res));
 		st->res[st->nres++] = pf->res[i];
+		pf->res[i]->nmessages = pf->nmessages;
+		pf->res[i]->messages = xcalloc((size_t)pf->nmessages + 1, sizeof(char *));
+		for (int m = 0; m < pf->nmessages; m++)
+			pf->res[i]->messages[m] = xstrdup(pf->messages[m]);
 	}
 	for (int i = 0; i < pf->nres; i++)
 		if (check_resource(pf, pf->res[i]))
@@ -1163,6 +1252,9 @@ static int parse_file(struct mapset *ms, const char *path, struct dhp_error *err
 	if (rc == 0)
 		rc = attach_file(&pf);
 	args_free(pf.keys, pf.nkeys);
+	for (int i = 0; i < pf.nmessages; i++)
+		free(pf.messages[i]);
+	free(pf.messages);
 	free(pf.res);
 	free(pf.table);
 	free(dir);
@@ -1288,14 +1380,33 @@ static int bind_cond(struct cond *c, struct source *src, const char *file, const
 	return c ? bind_operand(&c->lhs, src, file, st, err) : 0;
 }
 
+static int bind_foreach(struct mres *r, struct source *src, struct dhp_error *err)
+{
+	r->foreach_handle = src->ops->resolve_group ? src->ops->resolve_group(src, r->foreach) : -1;
+	if (r->foreach_handle >= 0)
+		return 0;
+	char where[300];
+	snprintf(where, sizeof(where), "%s:%d:1", r->file, r->foreach_line);
+	return dhp_fail(err, DHP_EPATH, where, "@for-each %s: %s", r->foreach,
+			src->ops->resolve_group
+			    ? "not a segment or group of this source"
+			    : "this source has no segments or groups to iterate");
+}
+
 int mstream_bind(struct mstream *st, struct source *src, struct dhp_error *err)
 {
 	for (int i = 0; i < st->nkeys; i++)
 		if (bind_operand(&st->keys[i], src, st->key_file, st, err))
 			return -1;
+	if (st->by_message) {
+		st->msgtype[0] = source_resolve(src, "MSH-9.1");
+		st->msgtype[1] = source_resolve(src, "MSH-9.2");
+	}
 	for (int i = 0; i < st->nres; i++) {
 		struct mres *r = st->res[i];
 		if (bind_cond(r->when, src, r->file, st, err))
+			return -1;
+		if (r->foreach && bind_foreach(r, src, err))
 			return -1;
 		for (int j = 0; j < r->nrows; j++) {
 			struct mrow *row = &r->rows[j];
@@ -1334,6 +1445,10 @@ static void mres_free(struct mres *r)
 		free(r->profiles[i]);
 	free(r->profiles);
 	free(r->tabs);
+	for (int i = 0; i < r->nmessages; i++)
+		free(r->messages[i]);
+	free(r->messages);
+	free(r->foreach);
 	cond_free(r->when);
 	free(r->type);
 	free(r->name);

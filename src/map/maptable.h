@@ -69,9 +69,11 @@ struct cond {
 	int nvals;
 };
 
+#define PSTEP_STAR (-2) /* [*]: the repetition being read */
+
 struct pstep {
 	char *name;
-	int index; /* -1: single-valued element */
+	int index; /* -1: single-valued element; PSTEP_STAR */
 };
 
 enum src_kind { S_COLUMN, S_LITERAL, S_LOCALREF, S_NONE };
@@ -84,6 +86,8 @@ struct mrow {
 	enum src_kind src;
 	struct operand operand; /* S_COLUMN / S_LITERAL */
 	int ref_res;		/* S_LOCALREF: index into the stream's resources */
+	const struct operand
+	    *star_src; /* target has a [*] step: the [*] operand giving its count */
 	struct xform *xf;
 	int nxf;
 	struct cond *when;
@@ -99,6 +103,11 @@ struct mrow {
 struct mres {
 	char *type;
 	char *name;
+	char *foreach;	    /* @for-each group ("OBX"), or NULL: one resource per record */
+	int foreach_handle; /* source group handle once bound */
+	int foreach_line;
+	char **messages; /* @message types this block applies to ("ADT^A01", "ORU^*"), or none */
+	int nmessages;
 	char **profiles;
 	int nprofiles;
 	const struct profile **tabs; /* profile tables found for the URLs (NULL if none) */
@@ -110,7 +119,9 @@ struct mres {
 };
 
 struct mstream {
-	char *query_file; /* absolute or relative to cwd */
+	char *query_file; /* absolute or relative to cwd; "@message" for message sources */
+	bool by_message;  /* HL7v2: each record applies the blocks whose @message matches */
+	int msgtype[2];	  /* handles of MSH-9.1 and MSH-9.2 once bound */
 	char *table;	  /* location name */
 	int order;
 	struct operand *keys;
