@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "usage: dhp-import COMMAND [JOB.conf] [OPTIONS]\n"
+    "usage: dhp-import COMMAND [JOB.conf] [OPTIONS] [FILE...]\n"
     "\n"
-    "Move hospital data (PostgreSQL) into the Uzbekistan Digital Health Platform\n"
-    "as UZ Core FHIR R5 transaction Bundles.\n"
+    "Move hospital data (PostgreSQL rows, HL7v2 messages) into the Uzbekistan\n"
+    "Digital Health Platform as UZ Core FHIR R5 transaction Bundles.\n"
     "\n"
     "Commands:\n"
     "  validate          extract and map everything, write bundles and a report;\n"
@@ -23,9 +23,10 @@ static const char usage_text[] =
     "  check             check the job file and mapping tables only\n"
     "\n"
     "Options:\n"
-    "  --source TYPE             source kind (pg)\n"
+    "  --source TYPE             pg, or hl7v2 (then FILE... are the message exports)\n"
     "  --db CONNINFO             PostgreSQL conninfo or URI (default: PG* environment)\n"
     "  --since TIMESTAMP         watermark bound to :since in the queries\n"
+    "  --charset NAME            HL7v2 character set, overriding MSH-18\n"
     "  --mappings DIR            mapping tables (*.map)\n"
     "  --profiles DIR            UZ Core profile tables (default: shipped)\n"
     "  --terminology DIR         shared code tables (default: shipped)\n"
@@ -58,12 +59,14 @@ enum {
 	OPT_DRY_RUN,
 	OPT_NO_PROGRESS,
 	OPT_VERSION,
+	OPT_CHARSET,
 };
 
 static const struct option long_opts[] = {
     {"source", required_argument, NULL, OPT_SOURCE},
     {"db", required_argument, NULL, OPT_DB},
     {"since", required_argument, NULL, OPT_SINCE},
+    {"charset", required_argument, NULL, OPT_CHARSET},
     {"mappings", required_argument, NULL, OPT_MAPPINGS},
     {"profiles", required_argument, NULL, OPT_PROFILES},
     {"terminology", required_argument, NULL, OPT_TERMINOLOGY},
@@ -89,6 +92,7 @@ static const struct {
     {OPT_SOURCE, "source", "type"},
     {OPT_DB, "source", "db"},
     {OPT_SINCE, "source", "since"},
+    {OPT_CHARSET, "source", "charset"},
     {OPT_MAPPINGS, "mapping", "dir"},
     {OPT_PROFILES, "mapping", "profiles"},
     {OPT_TERMINOLOGY, "mapping", "terminology"},
@@ -194,15 +198,17 @@ int main(int argc, char **argv)
 				pend[npend++] = (struct pending){c, optarg};
 		}
 	}
-	if (argc - optind > 1) {
-		conf_free(&o.conf);
-		return usage_error("too many arguments:", argv[optind + 1]);
-	}
+	/* Positional arguments: a job file (*.conf) first, then input files. */
 	struct dhp_error err = DHP_ERROR_INIT;
-	if (optind < argc && conf_load(&o.conf, argv[optind], &err)) {
-		log_error(&err);
-		conf_free(&o.conf);
-		return EXIT_USAGE;
+	int first_file = optind;
+	size_t l0 = optind < argc ? strlen(argv[optind]) : 0;
+	if (l0 > 5 && streq(argv[optind] + l0 - 5, ".conf")) {
+		first_file++;
+		if (conf_load(&o.conf, argv[optind], &err)) {
+			log_error(&err);
+			conf_free(&o.conf);
+			return EXIT_USAGE;
+		}
 	}
 	for (int i = 0; i < npend; i++)
 		for (size_t k = 0; k < ARRAY_SIZE(overrides); k++)
@@ -213,6 +219,15 @@ int main(int argc, char **argv)
 				conf_free(&o.conf);
 				return EXIT_USAGE;
 			}
+	if (first_file < argc) {
+		if (!streq(o.conf.source_type, "hl7v2")) {
+			conf_free(&o.conf);
+			return usage_error("input files are read with --source hl7v2; unexpected:",
+					   argv[first_file]);
+		}
+		for (int i = first_file; i < argc; i++)
+			conf_add_file(&o.conf, argv[i]);
+	}
 	int status;
 	o.command = streq(cmd, "run") ? "run --dry-run" : cmd;
 	if (streq(cmd, "check")) {

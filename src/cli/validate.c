@@ -10,11 +10,13 @@
 #include "core/log.h"
 #include "cli/cli.h"
 #include "cli/report.h"
+#include "extract/extract_hl7.h"
 #include "extract/extract_pg.h"
 #include "load/load_dir.h"
 #include "map/conv.h"
 #include "map/map.h"
 
+#include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,9 @@ static double now(void)
 /* Resolve defaults and check that what validate needs is there. */
 static int prepare_paths(struct job_conf *c, struct mapset_paths *mp, struct dhp_error *err)
 {
+	bool hl7 = streq(c->source_type, "hl7v2");
+	if (!c->mappings && hl7)
+		c->mappings = cli_default_dir("mappings/hl7v2"); /* the shipped HL7v2 mappings */
 	if (!c->mappings)
 		return dhp_fail(err, DHP_ECONFIG, c->file,
 				"no mapping tables: give --mappings DIR or [mapping] dir");
@@ -85,7 +90,17 @@ static int open_sources(struct run *R, struct dhp_error *err)
 		struct mstream *st = &R->ms.streams[i];
 		R->rep.streams[i].table = xstrdup(st->table);
 		R->rep.nstreams++;
-		R->src[i] = pgx_open(R->db, st->query_file, st->table, R->o->conf.since, err);
+		struct job_conf *c = &R->o->conf;
+		if (st->by_message != streq(c->source_type, "hl7v2")) {
+			dhp_fail(
+			    err, DHP_ECONFIG, st->key_file, "%s tables cannot read a %s source",
+			    st->by_message ? "@message (HL7v2)" : "@query (SQL)", c->source_type);
+			return EXIT_USAGE;
+		}
+		if (st->by_message)
+			R->src[i] = hl7src_open(c->files, c->nfiles, c->charset, err);
+		else
+			R->src[i] = pgx_open(R->db, st->query_file, st->table, c->since, err);
 		if (!R->src[i])
 			return EXIT_FAIL;
 		if (mstream_bind(st, R->src[i], err))
@@ -101,10 +116,11 @@ static int run_stream(struct run *R, int i, struct dhp_error *err)
 	struct stream_count *sc = &R->rep.streams[i];
 	struct dhp_error why = DHP_ERROR_INIT;
 	int got;
-	while ((got = source_next(R->src[i], err)) == 1) {
+	while ((got = source_next(R->src[i], &why)) >= 1) {
 		R->rep.extracted++;
 		sc->extracted++;
-		if (map_record(&R->ctx, st, R->src[i], &R->m, &why) == 0) {
+		R->m.key[0] = '\0';
+		if (got == 1 && map_record(&R->ctx, st, R->src[i], &R->m, &why) == 0) {
 			if (dirload_add(R->dl, &R->m, err))
 				return -1;
 			R->rep.loaded++;
@@ -122,6 +138,8 @@ static int run_stream(struct run *R, int i, struct dhp_error *err)
 	}
 	if (R->o->progress)
 		progress(&R->rep, st->table, R->t0, true);
+	if (got < 0)
+		*err = why;
 	return got < 0 ? -1 : 0;
 }
 
@@ -188,8 +206,21 @@ int cmd_validate(struct cli_opts *o)
 	unlink(c->rejects); /* a reject file always belongs to the latest run */
 	R.rep.rejects_path = c->rejects;
 	R.rep.out_dir = c->out_dir;
-	R.db = pgx_connect(c->db, c->timezone, &err);
-	if (!R.db) {
+	if (streq(c->source_type, "hl7v2")) {
+		if (!c->nfiles) {
+			dhp_fail(
+			    &err, DHP_ECONFIG, c->file,
+			    "no input files: give them after the options or as [source] files");
+			return stop(&R, EXIT_USAGE, &err);
+		}
+		/* A wrong path is a usage error, found before any output. */
+		for (int i = 0; i < c->nfiles; i++)
+			if (strcmp(c->files[i], "-") != 0 && access(c->files[i], R_OK) != 0) {
+				dhp_fail(&err, DHP_EIO, c->files[i], "cannot read input file: %s",
+					 strerror(errno));
+				return stop(&R, EXIT_USAGE, &err);
+			}
+	} else if (!(R.db = pgx_connect(c->db, c->timezone, &err))) {
 		return stop(&R, EXIT_FAIL, &err);
 	}
 	int status = open_sources(&R, &err);

@@ -3,6 +3,7 @@
 #include "core/fileio.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <ini.h>
 #include <limits.h>
 
@@ -24,7 +25,7 @@ void conf_free(struct job_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-enum kind { STR, PATH, INT };
+enum kind { STR, PATH, INT, GLOB };
 
 struct key_def {
 	const char *section, *key;
@@ -46,6 +47,37 @@ static const struct key_def keys[] = {
     {"output", "rejects", PATH, F(rejects)},
     {"output", "report", PATH, F(report)},
 };
+
+void conf_add_file(struct job_conf *c, const char *path)
+{
+	c->files = xrealloc(c->files, (size_t)(c->nfiles + 1) * sizeof(*c->files));
+	c->files[c->nfiles++] = xstrdup(path);
+}
+
+/* files = a.hl7 exports/day-1.hl7 ...: space-separated glob patterns, relative
+ * to the job file. */
+static int add_glob(struct job_conf *c, const char *value, const char *base_dir,
+		    struct dhp_error *err, const char *where)
+{
+	char *copy = xstrdup(value), *save = NULL;
+	int rc = 0;
+	for (char *tok = strtok_r(copy, " \t", &save); tok && rc == 0;
+	     tok = strtok_r(NULL, " \t", &save)) {
+		char *pattern = fileio_join(base_dir, tok);
+		glob_t g;
+		int r = glob(pattern, GLOB_NOCHECK | GLOB_BRACE, NULL, &g);
+		if (r == 0)
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				conf_add_file(c, g.gl_pathv[i]);
+		else
+			rc = dhp_fail(err, DHP_ECONFIG, where, "cannot expand files '%s'", tok);
+		if (r == 0)
+			globfree(&g);
+		free(pattern);
+	}
+	free(copy);
+	return rc;
+}
 
 int conf_set(struct job_conf *c, const char *section, const char *key, const char *value,
 	     const char *base_dir, struct dhp_error *err, const char *where)
@@ -75,12 +107,14 @@ int conf_set(struct job_conf *c, const char *section, const char *key, const cha
 		*(int *)(base + d->offset) = (int)v;
 		return 0;
 	}
+	if (d->kind == GLOB)
+		return add_glob(c, value, base_dir, err, where);
 	char **slot = (char **)(base + d->offset);
 	free(*slot);
 	*slot = d->kind == PATH ? fileio_join(base_dir, value) : xstrdup(value);
-	if (streq(key, "type") && !streq(value, "pg"))
+	if (streq(key, "type") && !streq(value, "pg") && !streq(value, "hl7v2"))
 		return dhp_fail(err, DHP_ECONFIG, where,
-				"unsupported source type '%s' (this version reads: pg)", value);
+				"unsupported source type '%s' (expected pg or hl7v2)", value);
 	return 0;
 }
 

@@ -2,7 +2,8 @@
  * conf.h: the job file (INI syntax, parsed with libinih), documented in
  * dhp-import.conf(5).
  *
- *   [source]   type = pg; db = CONNINFO; since = WATERMARK
+ *   [source]   type = pg | hl7v2; db = CONNINFO; since = WATERMARK;
+ *              files = GLOB...; charset = NAME (hl7v2)
  *   [mapping]  dir, profiles, terminology, timezone
  *   [output]   dir, records_per_bundle, rejects, report
  *
@@ -19,9 +20,12 @@
 struct job_conf {
 	char *file; /* the job file, or NULL in zero-config mode */
 	/* [source] */
-	char *source_type; /* "pg" */
+	char *source_type; /* "pg" or "hl7v2" */
 	char *db;	   /* conninfo / URI; NULL = PG* environment */
 	char *since;	   /* watermark text or NULL */
+	char *charset;	   /* hl7v2: overrides MSH-18, or NULL */
+	char **files;	   /* hl7v2: input files (job file globs expanded, or argv) */
+	int nfiles;
 	/* [mapping] */
 	char *mappings;
 	char *profiles;
@@ -38,6 +42,8 @@ struct job_conf {
 void conf_init(struct job_conf *c);
 /* Parse a job file over the current values. 0 or -1 with *err at FILE:LINE. */
 int conf_load(struct job_conf *c, const char *path, struct dhp_error *err);
+/* Add input files (taking copies). */
+void conf_add_file(struct job_conf *c, const char *path);
 /* Set one key ("section.key" form, e.g. "output.dir") from a string value;
  * relative paths are kept as given (command-line values are cwd-relative). */
 int conf_set(struct job_conf *c, const char *section, const char *key, const char *value,

@@ -47,7 +47,7 @@ struct hl7_reader;
 struct hl7_reader *hl7_reader_open(const char *path, struct dhp_error *err);
 void hl7_reader_close(struct hl7_reader *r);
 
-/* Next message: 1 and *text/*len (valid until the next call; segments end
+/* Next message: 1 and the text and length (valid until the next call; segments end
  * in '\r'), 0 at end of file, -1 for a message that cannot be returned (too
  * large, no MSH before segments, ...) with *err located as
  * "FILE:msg#N" or "FILE:LINE"; the caller may call again to continue with

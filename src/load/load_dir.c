@@ -11,7 +11,8 @@ struct dirload {
 	char *dir;
 	int per_bundle;
 	int records;	    /* records in the open bundle */
-	json_object *entry; /* entries of the open bundle */
+	int entries;	    /* entries in the open bundle */
+	struct strbuf text; /* the open bundle's JSON, reused from bundle to bundle */
 	long bundles, resources;
 };
 
@@ -62,38 +63,40 @@ struct dirload *dirload_open(const char *dir, int records_per_bundle, struct dhp
 	struct dirload *dl = xcalloc(1, sizeof(*dl));
 	dl->dir = xstrdup(dir);
 	dl->per_bundle = records_per_bundle > 0 ? records_per_bundle : 50;
+	strbuf_init(&dl->text, 512u << 20);
 	return dl;
 }
 
+/* Bundles are written as text entry by entry: each resource is serialised
+ * (and can be freed) as soon as its record is added, and the one text
+ * buffer is reused, so no bundle-sized JSON tree or string is ever built. */
 static int write_bundle(struct dirload *dl, struct dhp_error *err)
 {
-	if (!dl->entry)
+	if (!dl->records)
 		return 0;
-	json_object *b = json_object_new_object();
-	json_object_object_add(b, "resourceType", json_object_new_string("Bundle"));
-	json_object_object_add(b, "type", json_object_new_string("transaction"));
-	json_object_object_add(b, "entry", dl->entry);
-	dl->entry = NULL;
+	strbuf_addstr(&dl->text, "\n  ]\n}\n");
 	dl->records = 0;
+	dl->entries = 0;
 	dl->bundles++;
 	char name[64], tmp[80];
 	snprintf(name, sizeof(name), "bundle-%06ld.json", dl->bundles);
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
 	char *path = fileio_join(dl->dir, name), *tpath = fileio_join(dl->dir, tmp);
-	size_t len;
-	const char *text = json_object_to_json_string_length(
-	    b, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE,
-	    &len);
 	FILE *f = fopen(tpath, "w");
 	int rc = 0;
-	if (!f || fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF || fclose(f)) {
+	if (dl->text.toobig)
+		rc = dhp_fail(err, DHP_ELIMIT, path,
+			      "bundle larger than the size cap; lower "
+			      "records_per_bundle");
+	else if (!f || fwrite(dl->text.buf, 1, dl->text.len, f) != dl->text.len || fclose(f)) {
 		rc = dhp_fail(err, DHP_EIO, tpath, "cannot write bundle: %s", strerror(errno));
-		if (f)
-			fclose(f);
+		f = NULL;
 	} else if (rename(tpath, path)) {
 		rc = dhp_fail(err, DHP_EIO, path, "cannot rename bundle: %s", strerror(errno));
 	}
-	json_object_put(b);
+	if (f && rc)
+		fclose(f);
+	strbuf_reset(&dl->text);
 	free(path);
 	free(tpath);
 	return rc;
@@ -101,8 +104,9 @@ static int write_bundle(struct dirload *dl, struct dhp_error *err)
 
 int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *err)
 {
-	if (!dl->entry)
-		dl->entry = json_object_new_array();
+	if (!dl->records)
+		strbuf_addstr(&dl->text, "{\n  \"resourceType\": \"Bundle\",\n  \"type\": "
+					 "\"transaction\",\n  \"entry\": [");
 	for (int i = 0; i < m->n; i++) {
 		const struct mapped_res *r = &m->res[i];
 		char urn[64];
@@ -116,7 +120,12 @@ int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *er
 			json_object_object_add(req, "ifNoneExist",
 					       json_object_new_string(r->if_none_exist));
 		json_object_object_add(e, "request", req);
-		json_object_array_add(dl->entry, e);
+		size_t len;
+		const char *t = json_object_to_json_string_length(
+		    e, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		strbuf_addstr(&dl->text, dl->entries++ ? ",\n    " : "\n    ");
+		strbuf_add(&dl->text, t, len);
+		json_object_put(e);
 		dl->resources++;
 	}
 	if (++dl->records >= dl->per_bundle)
@@ -133,7 +142,7 @@ void dirload_free(struct dirload *dl)
 {
 	if (!dl)
 		return;
-	json_object_put(dl->entry);
+	strbuf_release(&dl->text);
 	free(dl->dir);
 	free(dl);
 }

@@ -3,8 +3,8 @@
  *
  * Records are gathered into FHIR R5 transaction Bundles of up to N source
  * records each (the resources of one record always travel together) and
- * written as DIR/bundle-000001.json, ... (pretty JSON, written to a
- * temporary name and renamed, so a crash never leaves half a bundle).
+ * written as DIR/bundle-000001.json, ... (one entry per line, written to
+ * a temporary name and renamed, so a crash never leaves half a bundle).
  * Each entry: fullUrl urn:uuid:..., the resource, request POST TYPE with
  * ifNoneExist on the business identifier when there is one. Stale
  * bundle-*.json files of an earlier run in DIR are removed at open.

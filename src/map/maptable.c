@@ -605,6 +605,8 @@ static int dir_message(struct pfile *pf, struct lex *lx)
 			       "a table has either @query or @message, not both");
 	use_stream(pf, xstrdup("@message"));
 	pf->stream->by_message = true;
+	if (!pf->table)
+		pf->table = xstrdup("hl7v2");
 	return 0;
 }
 

@@ -60,7 +60,13 @@ static void mem_close(struct source *s)
 	(void)s;
 }
 
-static const struct source_ops mem_ops = {mem_resolve, mem_name, mem_next, mem_get, mem_close};
+static const struct source_ops mem_ops = {
+    .resolve = mem_resolve,
+    .path_name = mem_name,
+    .next = mem_next,
+    .get = mem_get,
+    .close = mem_close,
+};
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -99,7 +105,8 @@ static int map_row_with(const char *map_text, const char *const *vals, struct dh
 		fprintf(stderr, "\n  load: %s: %s\n", err->where, err->msg);
 		return -2;
 	}
-	struct mem_source src = {{&mem_ops, "t", 0}, cols, vals, (int)ARRAY_SIZE(cols), false};
+	struct mem_source src = {
+	    {.ops = &mem_ops, .name = "t"}, cols, vals, (int)ARRAY_SIZE(cols), false};
 	if (mstream_bind(&ms.streams[0], &src.base, err))
 		return -2;
 	source_next(&src.base, err);

@@ -1,0 +1,335 @@
+/*
+ * extract_hl7.c: HL7 v2 messages as records (see extract_hl7.h).
+ */
+#include "core/dhp.h"
+#include "extract/extract_hl7.h"
+#include "extract/hl7.h"
+
+#include <ctype.h>
+
+#define RING 16 /* values alive at once: a chain reads a few operands */
+#define STAR (-1)
+
+struct hpath {
+	char seg[4];
+	int field, rep, comp, sub; /* rep STAR for [*]; 0 = not given */
+	char *text;
+};
+
+struct hl7_source {
+	struct source base;
+	char *const *files;
+	int nfiles, fileno;
+	struct hl7_reader *reader;
+	const char *charset; /* override, or NULL */
+	struct hl7_msg msg;
+	struct strbuf utf8; /* the message converted to UTF-8 when needed */
+	struct hpath *paths;
+	int npaths;
+	char (*groups)[4];
+	int ngroups;
+	int focus; /* segment index, or -1 */
+	struct strbuf ring[RING];
+	int ring_next;
+	long total; /* messages over all files, for record_no */
+};
+
+/* "PID-5[2].1.1", "MSH-9.1", "OBX-5[*]" */
+static bool parse_path(const char *s, struct hpath *p)
+{
+	memset(p, 0, sizeof(*p));
+	size_t n = 0;
+	while (n < 3 && (isupper((unsigned char)s[n]) || isdigit((unsigned char)s[n])))
+		n++;
+	if (n != 3 || !isupper((unsigned char)s[0]))
+		return false;
+	memcpy(p->seg, s, 3);
+	s += 3;
+	if (!*s)
+		return true; /* the segment itself: a group, not a value */
+	if (*s != '-')
+		return false;
+	char *end;
+	long f = strtol(s + 1, &end, 10);
+	if (end == s + 1 || f < 1 || f > 999)
+		return false;
+	p->field = (int)f;
+	s = end;
+	if (*s == '[') {
+		if (s[1] == '*' && s[2] == ']') {
+			p->rep = STAR;
+			s += 3;
+		} else {
+			long r = strtol(s + 1, &end, 10);
+			if (end == s + 1 || *end != ']' || r < 1 || r > 100000)
+				return false;
+			p->rep = (int)r;
+			s = end + 1;
+		}
+	}
+	for (int level = 0; *s == '.' && level < 2; level++) {
+		long c = strtol(s + 1, &end, 10);
+		if (end == s + 1 || c < 1 || c > 999)
+			return false;
+		if (level == 0)
+			p->comp = (int)c;
+		else
+			p->sub = (int)c;
+		s = end;
+	}
+	return *s == '\0';
+}
+
+static int h_resolve(struct source *src, const char *path)
+{
+	struct hl7_source *h = (struct hl7_source *)src;
+	struct hpath p;
+	if (!parse_path(path, &p) || !p.field)
+		return -1;
+	for (int i = 0; i < h->npaths; i++)
+		if (streq(h->paths[i].text, path))
+			return i;
+	h->paths = xrealloc(h->paths, (size_t)(h->npaths + 1) * sizeof(*h->paths));
+	p.text = xstrdup(path);
+	h->paths[h->npaths] = p;
+	return h->npaths++;
+}
+
+static const char *h_path_name(const struct source *src, int handle)
+{
+	const struct hl7_source *h = (const struct hl7_source *)src;
+	return handle >= 0 && handle < h->npaths ? h->paths[handle].text : "?";
+}
+
+/* The segment a path of segment id `seg` reads: the focus itself, the
+ * nearest occurrence before the focus, or the first in the message. */
+static long segment_for(const struct hl7_source *h, const char *seg)
+{
+	const struct hl7_msg *m = &h->msg;
+	if (h->focus >= 0) {
+		for (long i = h->focus; i >= 0; i--)
+			if (streq(m->segs[i].id, seg))
+				return i;
+	}
+	for (size_t i = 0; i < m->nsegs; i++)
+		if (streq(m->segs[i].id, seg))
+			return (long)i;
+	return -1;
+}
+
+static void h_get(const struct source *src, int handle, struct value *out)
+{
+	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src; /* ring is scratch */
+	const struct hpath *p = &h->paths[handle];
+	*out = (struct value){V_NULL, "", 0};
+	long seg = segment_for(h, p->seg);
+	if (seg < 0)
+		return;
+	int rep = p->rep == STAR ? src->rep + 1 : p->rep ? p->rep : 1;
+	struct hl7_slice v;
+	if (!hl7_get(&h->msg, (size_t)seg, p->field, rep, p->comp, p->sub, &v) || v.n == 0 ||
+	    hl7_is_null(v))
+		return;
+	struct strbuf *sb = &h->ring[h->ring_next++ % RING];
+	strbuf_reset(sb);
+	hl7_unescape(&h->msg, v.s, v.n, sb);
+	if (!sb->len)
+		return;
+	*out = (struct value){V_TEXT, sb->buf, sb->len};
+}
+
+static int h_reps(const struct source *src, int handle)
+{
+	const struct hl7_source *h = (const struct hl7_source *)src;
+	const struct hpath *p = &h->paths[handle];
+	long seg = segment_for(h, p->seg);
+	return seg < 0 ? 0 : hl7_reps(&h->msg, (size_t)seg, p->field);
+}
+
+static int h_resolve_group(struct source *src, const char *name)
+{
+	struct hl7_source *h = (struct hl7_source *)src;
+	struct hpath p;
+	if (!parse_path(name, &p) || p.field)
+		return -1;
+	for (int i = 0; i < h->ngroups; i++)
+		if (streq(h->groups[i], p.seg))
+			return i;
+	h->groups = xrealloc(h->groups, (size_t)(h->ngroups + 1) * sizeof(*h->groups));
+	memcpy(h->groups[h->ngroups], p.seg, 4);
+	return h->ngroups++;
+}
+
+static int h_group_count(const struct source *src, int group)
+{
+	const struct hl7_source *h = (const struct hl7_source *)src;
+	int n = 0;
+	for (size_t i = 0; i < h->msg.nsegs; i++)
+		n += streq(h->msg.segs[i].id, h->groups[group]);
+	return n;
+}
+
+static int h_group_focus(struct source *src, int group, int occurrence)
+{
+	struct hl7_source *h = (struct hl7_source *)src;
+	int n = 0;
+	for (size_t i = 0; i < h->msg.nsegs; i++)
+		if (streq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence) {
+			h->focus = (int)i;
+			return (int)i;
+		}
+	return -1;
+}
+
+static void h_focus_clear(struct source *src)
+{
+	((struct hl7_source *)src)->focus = -1;
+}
+
+static int h_group_of(const struct source *src, int anchor, int group)
+{
+	const struct hl7_source *h = (const struct hl7_source *)src;
+	for (int i = anchor; i >= 0; i--)
+		if (streq(h->msg.segs[i].id, h->groups[group]))
+			return i;
+	return -1;
+}
+
+/* The message's character set: the override, else MSH-18 (first repetition). */
+static const char *charset_of(struct hl7_source *h, struct dhp_error *err)
+{
+	const char *name = h->charset;
+	size_t n = name ? strlen(name) : 0;
+	struct hl7_slice v = {NULL, 0};
+	if (!name && hl7_get(&h->msg, 0, 18, 1, 0, 0, &v) && v.n) {
+		name = v.s;
+		n = v.n;
+	}
+	if (!name || !n)
+		return "UTF-8";
+	const char *iconv_name = hl7_charset_iconv_name(name, n);
+	if (!iconv_name)
+		dhp_fail(err, DHP_EVALUE, h->base.where,
+			 "unknown character set '%.*s' in MSH-18 (expected e.g. UNICODE UTF-8, "
+			 "8859/1, 8859/5, WINDOWS-1251, KOI8-R; or set the job's charset)",
+			 (int)(n > 30 ? 30 : n), name);
+	return iconv_name;
+}
+
+/* Parse, convert to UTF-8 if the message says another charset, parse again. */
+static int load_message(struct hl7_source *h, const char *text, size_t len, struct dhp_error *err)
+{
+	if (hl7_parse(&h->msg, text, len, err))
+		return -1;
+	const char *cs = charset_of(h, err);
+	if (!cs)
+		return -1;
+	strbuf_reset(&h->utf8);
+	if (hl7_to_utf8(text, len, cs, &h->utf8, err))
+		return -1;
+	if (streq(cs, "UTF-8"))
+		return 0; /* checked, and the text is unchanged */
+	return hl7_parse(&h->msg, h->utf8.buf, h->utf8.len, err);
+}
+
+static void locate(struct dhp_error *err, const char *where)
+{
+	/* hl7.h locates within the message ("MSH-2"): prefix the message's place */
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, where);
+	if (err->where[0] && strncmp(err->where, where, strlen(where)) != 0)
+		strbuf_addf(&sb, ":%s", err->where);
+	size_t n = sb.len < sizeof(err->where) - 1 ? sb.len : sizeof(err->where) - 1;
+	memcpy(err->where, sb.buf, n);
+	err->where[n] = '\0';
+	strbuf_release(&sb);
+}
+
+static int h_next(struct source *src, struct dhp_error *err)
+{
+	struct hl7_source *h = (struct hl7_source *)src;
+	h->focus = -1;
+	for (;;) {
+		if (!h->reader) {
+			if (h->fileno >= h->nfiles)
+				return 0;
+			h->reader = hl7_reader_open(h->files[h->fileno], err);
+			if (!h->reader)
+				return -1;
+		}
+		const char *text;
+		size_t len;
+		int got = hl7_reader_next(h->reader, &text, &len, err);
+		if (got == 0) {
+			hl7_reader_close(h->reader);
+			h->reader = NULL;
+			h->fileno++;
+			continue;
+		}
+		h->total++;
+		src->record_no = h->total;
+		snprintf(src->where, sizeof(src->where), "%s:msg#%ld", h->files[h->fileno],
+			 hl7_reader_msgno(h->reader));
+		if (got < 0) {
+			/* the reader locates its errors itself (FILE:LINE or FILE:msg#N) */
+			if (strncmp(err->where, h->files[h->fileno], strlen(h->files[h->fileno])))
+				locate(err, src->where);
+			return SOURCE_BAD_RECORD;
+		}
+		if (load_message(h, text, len, err)) {
+			locate(err, src->where);
+			return SOURCE_BAD_RECORD;
+		}
+		return 1;
+	}
+}
+
+static void h_close(struct source *src)
+{
+	struct hl7_source *h = (struct hl7_source *)src;
+	hl7_reader_close(h->reader);
+	hl7_msg_release(&h->msg);
+	strbuf_release(&h->utf8);
+	for (int i = 0; i < h->npaths; i++)
+		free(h->paths[i].text);
+	free(h->paths);
+	free(h->groups);
+	for (int i = 0; i < RING; i++)
+		strbuf_release(&h->ring[i]);
+	free(h);
+}
+
+static const struct source_ops hl7_ops = {
+    .resolve = h_resolve,
+    .path_name = h_path_name,
+    .next = h_next,
+    .get = h_get,
+    .close = h_close,
+    .resolve_group = h_resolve_group,
+    .group_count = h_group_count,
+    .group_focus = h_group_focus,
+    .focus_clear = h_focus_clear,
+    .group_of = h_group_of,
+    .reps = h_reps,
+};
+
+struct source *hl7src_open(char *const *files, int nfiles, const char *charset,
+			   struct dhp_error *err)
+{
+	if (nfiles < 1) {
+		dhp_fail(err, DHP_ECONFIG, "hl7v2", "no input files");
+		return NULL;
+	}
+	struct hl7_source *h = xcalloc(1, sizeof(*h));
+	h->base.ops = &hl7_ops;
+	h->base.name = "hl7v2";
+	h->files = files;
+	h->nfiles = nfiles;
+	h->charset = charset;
+	h->msg = (struct hl7_msg)HL7_MSG_INIT;
+	h->focus = -1;
+	strbuf_init(&h->utf8, HL7_MAX_MESSAGE * 2);
+	for (int i = 0; i < RING; i++)
+		strbuf_init(&h->ring[i], 0);
+	return &h->base;
+}
