@@ -86,7 +86,7 @@ function person(cyr) {
     pinfl: `${int(3, 6)}${pad(int(0, 9999999999), 10)}${pad(int(0, 999), 3)}`,
     street: `${pick(STREETS)} ${int(1, 120)}`,
     city: pick(CITIES),
-    phone: `${pick(['90', '91', '93', '94', '97', '99'])}${pad(int(0, 9999999), 7)}`,
+    phone: `${pick(["90", "91", "93", "94", "97", "99"])}^${pad(int(0, 9999999), 7)}`,
   };
 }
 
@@ -180,18 +180,18 @@ function oruC() {
   const res = pick([['260415000', 'Not detected'], ['260415000', 'Not detected'], ['260373001', 'Detected']]);
   const when1 = `${ts(t, 0, false)}+0500`;
   const segs = [
-    `MSH|^~\\&|CDC PRIME - Atlanta,^2.16.840.1.114222.4.1.237821^ISO|Winchester House^05D2222542^ISO|CDPH CA REDIE^2.16.840.1.114222.4.3.3.10.1.1^ISO|CDPH_CID^2.16.840.1.114222.4.1.214104^ISO|${ts(t, 60)}+0500||ORU^R01^ORU_R01|${id}|P|2.5.1|||NE|NE|UZB|UNICODE UTF-8|||PHLabReport-NoAck^ELR_Receiver^2.16.840.1.113883.9.11^ISO`,
+    `MSH|^~\\&|CDC PRIME - Atlanta,^2.16.840.1.114222.4.1.237821^ISO|RSSV_LAB^1.2.860.3.2.1.2001^ISO|DHP^dhp.uz^DNS|DHP|${ts(t, 60)}+0500||ORU^R01^ORU_R01|${id}|P|2.5.1|||NE|NE|UZB|UNICODE UTF-8|||PHLabReport-NoAck^ELR_Receiver^2.16.840.1.113883.9.11^ISO`,
     `SFT|Centers for Disease Control and Prevention|0.1-SNAPSHOT|PRIME Data Hub|0.1-SNAPSHOT||202107260000`,
     pidSeg(p),
-    `ORC|RE|${id}^Winchester House^05D2222542^ISO|${id}^Winchester House^05D2222542^ISO|||||||||1679892871^Doolittle^Doctor^^^^^^CMS&2.16.840.1.113883.3.249&ISO^^^^NPI||(123)456-7890^WPN^PH^^1^123^4567890|${when1}||||||Winchester House|6789 Main St^^San Jose^CA^95126^^^^06085`,
-    `OBR|1|${id}^Winchester House^05D2222542^ISO|${id}^Winchester House^05D2222542^ISO|94558-4^SARS-CoV-2 (COVID-19) Ag [Presence] in Respiratory specimen by Rapid immunoassay^LN^^^^2.68|||${when1}|${when1}||||||||1679892871^Doolittle^Doctor^^^^^^CMS&2.16.840.1.113883.3.249&ISO^^^^NPI|(123)456-7890^WPN^PH^^1^123^4567890|||||${when1}|||F`,
+    `ORC|RE|${id}^RSSV_LAB^1.2.860.3.2.1.2001^ISO|${id}^RSSV_LAB^1.2.860.3.2.1.2001^ISO|||||||||1679892871^Doolittle^Doctor^^^^^^CMS&2.16.840.1.113883.3.249&ISO^^^^NPI||(123)456-7890^WPN^PH^^1^123^4567890|${when1}||||||Winchester House|6789 Main St^^San Jose^CA^95126^^^^06085`,
+    `OBR|1|${id}^RSSV_LAB^1.2.860.3.2.1.2001^ISO|${id}^RSSV_LAB^1.2.860.3.2.1.2001^ISO|94558-4^SARS-CoV-2 (COVID-19) Ag [Presence] in Respiratory specimen by Rapid immunoassay^LN^^^^2.68|||${when1}|${when1}||||||||1679892871^Doolittle^Doctor^^^^^^CMS&2.16.840.1.113883.3.249&ISO^^^^NPI|(123)456-7890^WPN^PH^^1^123^4567890|||||${when1}|||F`,
     `OBX|1|CWE|94558-4^SARS-CoV-2 (COVID-19) Ag [Presence] in Respiratory specimen by Rapid immunoassay^LN^^^^2.68||${res[0]}^${res[1]}^SCT|||${res[0] === '260373001' ? 'A^Abnormal' : 'N^Normal'}^HL70078^^^^2.7|||F|||${when1}|05D2222542^ISO||BD Veritor System for Rapid Detection of SARS-CoV-2 \\T\\ Flu A+B^BD Veritor System for Rapid Detection of SARS-CoV-2^99ELR^^^^2.68||${when1}||||Winchester House^^^^^ISO&2.16.840.1.113883.19.4.6&ISO^XX^^^05D2222542|6789 Main St^^San Jose^CA^95126^^^^06085`,
   ];
   ASK.forEach((a, i) => {
     const yn = pick([['N', 'No'], ['N', 'No'], ['Y', 'Yes'], ['UNK', 'Unknown']]);
     segs.push(`OBX|${i + 2}|CWE|${a[0]}^${a[1]}^LN^^^^2.69||${yn[0]}^${yn[1]}^HL70136||||||F|||${when1}|05D2222542||||${when1}||||Winchester House^^^^^ISO&2.16.840.1.113883.19.4.6&ISO^XX^^^05D2222542|6789 Main St^^San Jose^CA^95126-5285^^^^06085|||||QST`);
   });
-  segs.push(`SPM|1|${id}&&05D2222542&ISO^${id}&&05D2222542&ISO||445297001^Swab of internal nose^SCT^^^^2.67||||53342003^Internal nose structure (body structure)^SCT^^^^2020-09-01|||||||||${when1}|${ts(t, 5)}+0500`);
+  segs.push(`SPM|1|${id}&RSSV_LAB&1.2.860.3.2.1.2001&ISO^${id}&RSSV_LAB&1.2.860.3.2.1.2001&ISO||445297001^Swab of internal nose^SCT^^^^2.67||||53342003^Internal nose structure (body structure)^SCT^^^^2020-09-01|||||||||${when1}|${ts(t, 5)}+0500`);
   return segs;
 }
 
@@ -209,7 +209,7 @@ function adt(cyr, emergency) {
     `EVN|A01|${ts(t, 2)}+0500|||${dr[0]}^${dr[1]}^${dr[2]}`,
     pidSeg(p),
     `NK1|1|${kin.family}^${kin.given}^${kin.middle}|${pick(['SPO^Spouse', 'PAR^Parent', 'CHD^Child', 'SIB^Sibling'])}^HL70063||^PRN^PH^^998^${kin.phone}`,
-    `PV1|1|${emergency ? 'E' : 'I'}|${pick(WARDS)}^${int(101, 420)}^${int(1, 4)}^RSHCC||||${dr[0]}^${dr[1]}^${dr[2]}|||${emergency ? 'EMR' : 'MED'}||||${emergency ? '7' : '1'}|||${dr[0]}^${dr[1]}^${dr[2]}|IP|${visit}^^^HOSP^VN|||||||||||||||||||||||||${ts(t)}+0500`,
+    `PV1|1|${emergency ? 'E' : 'I'}|${pick(WARDS)}^${int(101, 420)}^${int(1, 4)}^RSHCC|${emergency ? 'E' : 'R'}|||${dr[0]}^${dr[1]}^${dr[2]}|||${emergency ? 'EMR' : 'MED'}||||${emergency ? '7' : '1'}|||${dr[0]}^${dr[1]}^${dr[2]}|IP|${visit}^^^HOSP^VN|||||||||||||||||||||||||${ts(t)}+0500`,
     `PV2|||${dg[0]}^${dg[1]}^I10`,
     `DG1|1||${dg[0]}^${dg[1]}^I10||${ts(t)}+0500|A`,
     `AL1|1|DA|${pick(['70618^Penicillin', '2670^Codeine', '1191^Aspirin'])}^RXNORM|${pick(['SV', 'MO', 'MI'])}|${pick(['Hives', 'Rash', 'Anaphylaxis'])}`,

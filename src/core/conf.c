@@ -38,6 +38,8 @@ static const struct key_def keys[] = {
     {"source", "type", STR, F(source_type)},
     {"source", "db", STR, F(db)},
     {"source", "since", STR, F(since)},
+    {"source", "charset", STR, F(charset)},
+    {"source", "files", GLOB, 0},
     {"mapping", "dir", PATH, F(mappings)},
     {"mapping", "profiles", PATH, F(profiles)},
     {"mapping", "terminology", PATH, F(terminology)},

@@ -169,16 +169,21 @@ static int h_group_count(const struct source *src, int group)
 	return n;
 }
 
+static int h_group_at(const struct source *src, int group, int occurrence)
+{
+	const struct hl7_source *h = (const struct hl7_source *)src;
+	int n = 0;
+	for (size_t i = 0; i < h->msg.nsegs; i++)
+		if (streq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence)
+			return (int)i;
+	return -1;
+}
+
 static int h_group_focus(struct source *src, int group, int occurrence)
 {
 	struct hl7_source *h = (struct hl7_source *)src;
-	int n = 0;
-	for (size_t i = 0; i < h->msg.nsegs; i++)
-		if (streq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence) {
-			h->focus = (int)i;
-			return (int)i;
-		}
-	return -1;
+	h->focus = h_group_at(src, group, occurrence);
+	return h->focus;
 }
 
 static void h_focus_clear(struct source *src)
@@ -308,6 +313,7 @@ static const struct source_ops hl7_ops = {
     .resolve_group = h_resolve_group,
     .group_count = h_group_count,
     .group_focus = h_group_focus,
+    .group_at = h_group_at,
     .focus_clear = h_focus_clear,
     .group_of = h_group_of,
     .reps = h_reps,

@@ -597,9 +597,9 @@ int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error 
 		for (size_t j = 0; j <= i; j++)
 			if ((j == i ? fs : enc[j]) == enc[i])
 				return dhp_fail(err, DHP_ESYNTAX, "MSH-2",
-						"encoding character %zu ('%c') repeats another "
+						"encoding character %zu (0x%02X) repeats another "
 						"separator",
-						i + 1, enc[i]);
+						i + 1, (unsigned char)enc[i]);
 	m->fs = fs;
 	m->cs = enc[0];
 	m->rs = enc[1];
@@ -1071,7 +1071,7 @@ static int too_big(struct dhp_error *err)
 int hl7_to_utf8(const char *text, size_t len, const char *from, struct strbuf *out,
 		struct dhp_error *err)
 {
-	if (!strcasecmp(from, "UTF-8") || !strcasecmp(from, "UTF8")) {
+	if (!from || !strcasecmp(from, "UTF-8") || !strcasecmp(from, "UTF8")) {
 		size_t bad = utf8_bad((const unsigned char *)text, len);
 		if (bad < len)
 			return bad_byte(text, len, bad, "UTF-8", utf8_cut(text, len, bad), err);

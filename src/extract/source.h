@@ -56,7 +56,8 @@ struct source_ops {
 	 * anchor identifies one occurrence (a segment index). */
 	int (*resolve_group)(struct source *src, const char *name);
 	int (*group_count)(const struct source *src, int group);
-	int (*group_focus)(struct source *src, int group, int i); /* -> anchor */
+	int (*group_focus)(struct source *src, int group, int i);    /* -> anchor */
+	int (*group_at)(const struct source *src, int group, int i); /* anchor, no focus */
 	void (*focus_clear)(struct source *src);
 	/* The anchor of the occurrence of `group` that `anchor` belongs to (its
 	 * nearest occurrence at or before `anchor`), or -1. */

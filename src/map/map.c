@@ -589,19 +589,22 @@ static bool guards_hold(const struct rec *rc, const struct mres *r, const struct
 	return true;
 }
 
-/* Does instance b (of the referenced block) belong with instance a? Both
- * single: yes. Otherwise by group: b inside a's occurrence (OBX of this
- * OBR), or a inside b's (the OBR of this OBX). A single a takes them all. */
+/* Does instance b (of the referenced block) belong with instance a? Either
+ * single: yes. Otherwise by group: b inside a's occurrence (the OBXs of this
+ * OBR) when a's group is the parent, or a inside b's (the OBR of this OBX). */
 static bool ref_matches(const struct rec *rc, const struct mapped_res *a,
 			const struct mapped_res *b)
 {
 	const struct source *src = rc->src;
 	if (b->anchor < 0 || a->anchor < 0)
 		return true;
-	if (!src->ops->group_of)
+	if (!src->ops->group_at || !src->ops->group_of)
 		return false;
-	return src->ops->group_of(src, b->anchor, a->def->foreach_handle) == a->anchor ||
-	       src->ops->group_of(src, a->anchor, b->def->foreach_handle) == b->anchor;
+	int ga = a->def->foreach_handle, gb = b->def->foreach_handle;
+	/* The group that occurs first in the message is the parent (OBR before OBX). */
+	if (src->ops->group_at(src, ga, 0) <= src->ops->group_at(src, gb, 0))
+		return src->ops->group_of(src, b->anchor, ga) == a->anchor;
+	return src->ops->group_of(src, a->anchor, gb) == b->anchor;
 }
 
 /* ref(TYPE[, NAME]): a reference to each matching instance built from this

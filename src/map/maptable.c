@@ -323,6 +323,17 @@ static const struct codetable *get_codetable(struct pfile *pf, const struct oper
 	return t;
 }
 
+/* KEY and VALUE of map() may be quoted ("a b"=x, M="https://..."): strip the quotes in place. */
+static char *unquote(char *s)
+{
+	size_t n = strlen(s);
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s[n - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
 /* Check and prepare the arguments of a transform by kind. */
 static int xf_prepare(struct pfile *pf, struct xform *x)
 {
@@ -357,11 +368,11 @@ static int xf_prepare(struct pfile *pf, struct xform *x)
 					       "map() expects KEY=VALUE pairs, found '%s'",
 					       x->args[i].text);
 			*eq = '\0';
-			if (streq(x->args[i].text, "*"))
-				x->fallback = eq + 1;
+			char *key = unquote(x->args[i].text), *val = unquote(eq + 1);
+			if (streq(key, "*"))
+				x->fallback = val;
 			else
-				hmap_put(&x->pairs, x->args[i].text, strlen(x->args[i].text),
-					 eq + 1);
+				hmap_put(&x->pairs, key, strlen(key), val);
 		}
 		return 0;
 	case XF_SPLIT: {
@@ -1267,6 +1278,20 @@ static int parse_file(struct mapset *ms, const char *path, struct dhp_error *err
 /* Same-record references name a resource block of the same stream. */
 static int resolve_local_refs(struct mapset *ms, struct mstream *st, struct dhp_error *err)
 {
+	for (int i = 0; i < st->nres; i++)
+		for (int j = 0; j < i; j++)
+			if (streq(st->res[i]->type, st->res[j]->type) &&
+			    streq(st->res[i]->name, st->res[j]->name)) {
+				char where[300];
+				snprintf(where, sizeof(where), "%s:%d:1", st->res[i]->file,
+					 st->res[i]->line);
+				return dhp_fail(
+				    err, DHP_ESYNTAX, where,
+				    "@resource %s %s is already built for these records at "
+				    "%s:%d; give one of them another name",
+				    st->res[i]->type, st->res[i]->name, st->res[j]->file,
+				    st->res[j]->line);
+			}
 	for (int i = 0; i < st->nres; i++) {
 		struct mres *r = st->res[i];
 		for (int j = 0; j < r->nrows; j++) {

@@ -3,8 +3,9 @@
 #
 #   1. every long option of src/cli/main.c (long_opts[]) appears in man/dhp-import.1;
 #   2. every key of src/core/conf.c (keys[]) is documented in its section of
-#      man/dhp-import.conf.5, and every option -> key override of main.c (overrides[])
-#      is named as "[section] key" in both pages;
+#      man/dhp-import.conf.5, every key documented there (.BI "key = ") is in keys[],
+#      and every option -> key override of main.c (overrides[]) is named as
+#      "[section] key" in both pages;
 #   3. the pages are ASCII (other characters are written \[uXXXX], so groff renders
 #      them without preconv);
 #   4. groff -man -Tutf8 -ww -z prints no warning for any page.
@@ -70,6 +71,22 @@ if [ ${#missing[@]} -eq 0 ]; then
 	pass "all ${#keys[@]} job-file keys of conf.c are documented in their section of dhp-import.conf.5"
 else
 	fail "dhp-import.conf.5 does not document (in a '.SS [section]' block, as 'key = '): ${missing[*]}"
+fi
+
+# ...and the other way round: a key the page documents must be one conf.c accepts
+# (otherwise the job file the page describes is refused as "unknown key").
+mapfile -t doc_keys < <(awk '/^\.SS \[[a-z]+\]$/ { sec = substr($2, 2, length($2) - 2); next }
+	/^\.S[SH]/ { sec = "" }
+	sec && match($0, /^\.BI "[a-z_]+ = /) { print sec " " substr($0, 6, RLENGTH - 8) }' <<<"$conf5_text")
+[ ${#doc_keys[@]} -gt 0 ] || fail "no '.BI \"key = \"' items found in dhp-import.conf.5"
+unknown=()
+for sk in "${doc_keys[@]}"; do
+	printf '%s\n' "${keys[@]}" | grep -qxF -- "$sk" || unknown+=("[${sk% *}] ${sk#* }")
+done
+if [ ${#unknown[@]} -eq 0 ]; then
+	pass "all ${#doc_keys[@]} keys documented in dhp-import.conf.5 are in keys[] of conf.c"
+else
+	fail "dhp-import.conf.5 documents keys that conf.c (keys[]) does not accept: ${unknown[*]}"
 fi
 
 mapfile -t overrides < <(c_array "$MAIN_C" 'overrides\[\] = {' |

@@ -1,0 +1,19 @@
+# test_hl7_groups.sh: @for-each and group-aware ref() on an ORU with two OBRs:
+# each DiagnosticReport lists exactly the Observations of its own OBR.
+. "$(dirname "$0")/lib.sh"
+scratch
+expect_status 0 "$DHP" validate --source hl7v2 "$SRC/tests/data/two-obr.hl7" \
+	--mappings "$SRC/tests/data/hl7refs" --out "$SCRATCH/b" -q
+B=$SCRATCH/b/bundle-000001.json
+obs=$(grep -o '"fullUrl": "urn:uuid:[^"]*", "resource": { "resourceType": "Observation"' "$B" |
+	sed 's/.*urn:uuid:\([^"]*\)".*/\1/')
+[ "$(echo "$obs" | wc -l)" = 3 ] || fail "expected 3 Observations"
+o1=$(echo "$obs" | sed -n 1p) o2=$(echo "$obs" | sed -n 2p) o3=$(echo "$obs" | sed -n 3p)
+results=$(grep -o '"result": \[[^]]*\]' "$B")
+[ "$(echo "$results" | sed -n 1p)" = "\"result\": [ { \"reference\": \"urn:uuid:$o1\" }, { \"reference\": \"urn:uuid:$o2\" } ]" ] ||
+	fail "first report should list the two OBX of OBR 1: $results"
+[ "$(echo "$results" | sed -n 2p)" = "\"result\": [ { \"reference\": \"urn:uuid:$o3\" } ]" ] ||
+	fail "second report should list only the OBX of OBR 2: $results"
+# [*] repetitions and the message's location in rejects
+grep -q '"identifier": \[ { "system": "urn:test", "value": "111" } \]' "$B" || fail "PID-3[*] identifier"
+pass "reports reference the observations of their own OBR"
