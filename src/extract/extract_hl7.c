@@ -101,12 +101,40 @@ static const char *h_path_name(const struct source *src, int handle)
 	return handle >= 0 && handle < h->npaths ? h->paths[handle].text : "?";
 }
 
-/* The segment a path of segment id `seg` reads: the focus itself, the
+/* Segments that belong to the segment before them in the standard message
+ * structures (v2.5.1 ch. 2-7): notes after a result, the route after a
+ * vaccination, timing after an order. Focused on such a parent, a path of
+ * one of its children reads the child that follows it. */
+static const char *const children[][2] = {
+    {"OBX", "NTE"}, {"OBR", "NTE"}, {"ORC", "NTE"}, {"PID", "NTE"}, {"PID", "PD1"}, {"PV1", "PV2"},
+    {"RXA", "RXR"}, {"RXA", "NTE"}, {"RXE", "RXR"}, {"RXE", "TQ1"}, {"RXE", "RXC"}, {"RXO", "RXR"},
+    {"RXO", "RXC"}, {"ORC", "TQ1"}, {"OBR", "TQ1"}, {"SPM", "SAC"}, {"TXA", "NTE"}, {"IN1", "IN2"},
+};
+
+static bool is_child(const char *parent, const char *seg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
+		if (streq(children[i][0], parent) && streq(children[i][1], seg))
+			return true;
+	return false;
+}
+
+/* The segment a path of segment id `seg` reads: the focus itself, a child
+ * in the run of children right after the focus (and no other), the
  * nearest occurrence before the focus, or the first in the message. */
 static long segment_for(const struct hl7_source *h, const char *seg)
 {
 	const struct hl7_msg *m = &h->msg;
 	if (h->focus >= 0) {
+		const char *parent = m->segs[h->focus].id;
+		if (is_child(parent, seg)) {
+			/* only its own children: never the previous result's note */
+			for (size_t i = (size_t)h->focus + 1;
+			     i < m->nsegs && is_child(parent, m->segs[i].id); i++)
+				if (streq(m->segs[i].id, seg))
+					return (long)i;
+			return -1;
+		}
 		for (long i = h->focus; i >= 0; i--)
 			if (streq(m->segs[i].id, seg))
 				return i;

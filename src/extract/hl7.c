@@ -293,10 +293,14 @@ static void check_count(struct hl7_reader *r, const unsigned char *p, size_t n, 
 		ok = is_digit(p[k]);
 		count = count * 10 + (p[k] - '0');
 	}
-	if (!ok)
-		problem(r, r->line, "%s is not a count: '%.*s'", field,
-			(int)(e - i > 20 ? 20 : e - i), (const char *)p + i);
-	else if (count != have)
+	if (!ok) {
+		char shown[21]; /* what was found, made printable for reports */
+		size_t k = 0;
+		for (; k < e - i && k < sizeof(shown) - 1; k++)
+			shown[k] = p[i + k] >= ' ' && p[i + k] < 0x7F ? (char)p[i + k] : '?';
+		shown[k] = '\0';
+		problem(r, r->line, "%s is not a count: '%s'", field, shown);
+	} else if (count != have)
 		problem(r, r->line, "%s says %ld %s, found %ld", field, count, what, have);
 }
 
@@ -616,8 +620,10 @@ int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error 
 			end = (size_t)(lf - text);
 		if (end > off) {
 			if (m->nsegs == HL7_MAX_SEGMENTS) {
+				char where[32];
+				snprintf(where, sizeof(where), "segment %d", HL7_MAX_SEGMENTS + 1);
 				m->nsegs = 0;
-				return dhp_fail(err, DHP_ELIMIT, "MSH",
+				return dhp_fail(err, DHP_ELIMIT, where,
 						"more than %d segments in the message",
 						HL7_MAX_SEGMENTS);
 			}

@@ -676,10 +676,19 @@ static char *if_none_exist(json_object *res)
 	json_object *ids, *id, *sys, *val;
 	if (!json_object_object_get_ex(res, "identifier", &ids))
 		return NULL;
-	if (json_object_is_type(ids, json_type_array))
+	id = ids;
+	if (json_object_is_type(ids, json_type_array)) {
+		/* the official identifier (a PINFL, say) is the business key, else the first */
 		id = json_object_array_get_idx(ids, 0);
-	else
-		id = ids;
+		for (size_t i = 0; i < json_object_array_length(ids); i++) {
+			json_object *use, *x = json_object_array_get_idx(ids, i);
+			if (x && json_object_object_get_ex(x, "use", &use) &&
+			    streq(json_object_get_string(use), "official")) {
+				id = x;
+				break;
+			}
+		}
+	}
 	if (!id || !json_object_object_get_ex(id, "system", &sys) ||
 	    !json_object_object_get_ex(id, "value", &val))
 		return NULL;
@@ -765,20 +774,24 @@ static int record_key(struct rec *rc)
 	return 0;
 }
 
-static void make_uuid(const struct mstream *st, const char *key, const struct mres *r,
-		      int occurrence, char *out)
+/* UUID v5 of the record's place and the resource's name. The place is the
+ * key, plus for message files the message's ordinal in its file (HL7
+ * senders do reuse control ids; two messages must not share fullUrls). */
+static void make_uuid(const struct mstream *st, const char *key, const char *where,
+		      const struct mres *r, int occurrence, char *out)
 {
+	const char *msg = where[0] ? strrchr(where, '/') : NULL;
 	char name[512];
-	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s|%d", st->table, key, r->type, r->name,
-			 occurrence);
+	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s|%s|%d", st->table, key,
+			 msg ? msg + 1 : where, r->type, r->name, occurrence);
 	uuid_t u;
 	uuid_generate_sha1(u, uuid_ns, name,
 			   (size_t)(n < (int)sizeof(name) ? n : (int)sizeof(name) - 1));
 	uuid_unparse_lower(u, out);
 }
 
-static struct mapped_res *add_instance(struct mapped *out, const struct mstream *st, int k,
-				       int anchor, int occurrence)
+static struct mapped_res *add_instance(struct mapped *out, const struct mstream *st,
+				       const char *src_where, int k, int anchor, int occurrence)
 {
 	if (out->n == out->alloc) {
 		out->alloc = out->alloc ? out->alloc * 2 : 8;
@@ -790,7 +803,7 @@ static struct mapped_res *add_instance(struct mapped *out, const struct mstream 
 	mr->def_index = k;
 	mr->anchor = anchor;
 	mr->occurrence = occurrence;
-	make_uuid(st, out->key, st->res[k], occurrence, mr->uuid);
+	make_uuid(st, out->key, src_where, st->res[k], occurrence, mr->uuid);
 	return mr;
 }
 
@@ -842,7 +855,7 @@ static int plan_instances(struct rec *rc)
 		applicable++;
 		if (!r->foreach) {
 			if (cond_holds(rc, r->when))
-				add_instance(rc->out, st, k, -1, 0);
+				add_instance(rc->out, st, src->where, k, -1, 0);
 			continue;
 		}
 		int n = src->ops->group_count(src, r->foreach_handle);
@@ -851,7 +864,7 @@ static int plan_instances(struct rec *rc)
 			bool ok = cond_holds(rc, r->when);
 			src->ops->focus_clear(src);
 			if (ok)
-				add_instance(rc->out, st, k, anchor, i);
+				add_instance(rc->out, st, src->where, k, anchor, i);
 		}
 	}
 	if (st->by_message && !applicable)

@@ -17,6 +17,7 @@ static const char text[] =
     "PID|1||111^^^HOSP^MR~31234567890123^^^UZ^NI||Karimov^Anvar\\T\\Co||19800312|M\r"
     "OBR|1||F1|58410-2^CBC^LN\r"
     "OBX|1|NM|718-7^Hgb^LN||13.5|g/dL\r"
+    "NTE|1||haemolysed\r"
     "OBX|2|ST|X^Note^L||line1\\.br\\line2|\"\"\r"
     "OBR|2||F2|24323-8^CMP^LN\r"
     "OBX|1|NM|2345-7^Glucose^LN||5.4|mmol/L\r"
@@ -69,11 +70,14 @@ static void test_source(void)
 	CU_ASSERT_STR(val(s, "OBX-5"), "line1\nline2"); /* \.br\ */
 	CU_ASSERT_PTR_NULL(val(s, "OBX-6"));		/* explicit null "" */
 	CU_ASSERT_STR(val(s, "OBR-3"), "F1");
+	CU_ASSERT_PTR_NULL(val(s, "NTE-3")); /* the note belongs to the first OBX */
 	CU_ASSERT_EQUAL(s->ops->group_of(s, anchor, obr), 2);
 	s->ops->group_focus(s, obx, 2);
 	CU_ASSERT_STR(val(s, "OBR-3"), "F2");
 	CU_ASSERT_STR(val(s, "OBX-5"), "5.4");
 	CU_ASSERT_STR(val(s, "PID-8"), "M");
+	s->ops->group_focus(s, obx, 0);
+	CU_ASSERT_STR(val(s, "NTE-3"), "haemolysed");
 	s->ops->focus_clear(s);
 	CU_ASSERT_STR(val(s, "OBX-5"), "13.5");
 	/* the PID without MSH is a bad record, located, and the stream ends after it */

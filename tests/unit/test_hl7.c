@@ -1013,6 +1013,7 @@ static void test_segment_cap(void)
 	strbuf_addstr(&sb, "NTE|2");
 	CU_ASSERT_EQUAL(hl7_parse(&m, sb.buf, sb.len, &err), -1);
 	CU_ASSERT_EQUAL(err.code, DHP_ELIMIT);
+	CU_ASSERT_STR(err.where, "segment 100001");
 	CU_ASSERT_EQUAL(m.nsegs, 0);
 	hl7_msg_release(&m);
 	strbuf_release(&sb);

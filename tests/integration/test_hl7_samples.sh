@@ -20,16 +20,26 @@ report_num() {
 	sed -n "s/^  \"$2\": *\([0-9][0-9]*\),*$/\1/p" "$1" | head -n 1
 }
 
-# entry_with BUNDLE_DIR TEXT: the bundle entries whose text contains TEXT.
-# Bundles are JSON with "key": "value" spacing; an entry is either one line
-# ('    { "fullUrl": ... },') or, pretty-printed, the lines from '    {' to
-# '    },'.
+# entry_with BUNDLE_DIR TEXT: the bundle entries whose text contains TEXT,
+# one line each.  Bundles are JSON with "key": "value" spacing; an entry is
+# either one line ('    { "fullUrl": ... },') or, pretty-printed, the lines
+# from '    {' to '    },' (then joined into one).
 entry_with() {
 	cat "$1"/bundle-*.json | awk -v want="$2" '
 		/^    \{ .*\},?$/ { if (index($0, want)) print; next }
 		/^    \{$/ { buf = ""; inside = 1 }
-		inside { buf = buf $0 "\n" }
-		/^    \},?$/ && inside { if (index(buf, want)) printf "%s", buf; inside = 0 }'
+		inside {
+			last = $0 ~ /^    \},?$/
+			line = $0
+			sub(/^ +/, " ", line)
+			buf = buf line
+			if (last) { if (index(buf, want)) print buf; inside = 0 }
+		}'
+}
+
+# refs_in ENTRY_LINE ELEMENT: the number of references in the array ELEMENT.
+refs_in() {
+	printf '%s\n' "$1" | grep -o "\"$2\": \[[^]]*\]" | grep -o '"reference"' | wc -l
 }
 
 # expect_in TEXT_FILE FIXED_STRING WHAT: TEXT_FILE contains the string.
@@ -130,6 +140,14 @@ expect_in "$SCRATCH/oru-dr" '"code": "68991-9"' "ORU DiagnosticReport.code (OBR-
 expect_in "$SCRATCH/oru-dr" '"code": "LAB"' "ORU DiagnosticReport.category"
 expect_in "$SCRATCH/oru-dr" '"value": "3015894743_04608717"' "ORU DiagnosticReport.identifier (OBR-3)"
 expect_in "$SCRATCH/oru-dr" '"result": [' "ORU DiagnosticReport.result"
+# each report lists the results and specimens of its own OBR group: OBR 1 has
+# two OBX, an SPM and an OBX after the SPM; OBR 2 one OBX, an SPM and an OBX
+dr1=$(grep -F '"code": "68991-9"' "$SCRATCH/oru-dr") dr2=$(grep -F '"code": "100383-9"' "$SCRATCH/oru-dr")
+[ "$(refs_in "$dr1" result)" = 3 ] || fail "first report: expected 3 results: $dr1"
+[ "$(refs_in "$dr2" result)" = 2 ] || fail "second report: expected 2 results: $dr2"
+if [ "$(refs_in "$dr1" specimen)" != 1 ] || [ "$(refs_in "$dr2" specimen)" != 1 ]; then
+	fail "each report should reference the one specimen of its group: $dr1 $dr2"
+fi
 pass "ORU^R01 matches the ReportStream reference (observation codes, values, units)"
 
 # ---- 5. the bundled samples (samples/hl7v2) all convert --------------------
