@@ -18,12 +18,15 @@ struct cli_opts {
 	struct job_conf conf;
 	const char *command; /* "validate", "run --dry-run", "check" */
 	bool dry_run;
+	bool load; /* run without --dry-run: send to [target] */
 	bool quiet;
 	bool progress; /* a progress line on stderr (only on a terminal) */
 };
 
 /* validate / run --dry-run: extract, map, write bundles, report. */
 int cmd_validate(struct cli_opts *o);
+/* token: fetch an OAuth2 token from [target] and say whether it worked. */
+int cmd_token(struct cli_opts *o);
 /* check: load and check the mapping set only. */
 int cmd_check(struct cli_opts *o);
 

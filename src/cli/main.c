@@ -19,8 +19,10 @@ static const char usage_text[] =
     "Commands:\n"
     "  validate          extract and map everything, write bundles and a report;\n"
     "                    nothing is sent (same as run --dry-run)\n"
-    "  run --dry-run     the same, spelled as the cron job will be\n"
+    "  run               extract, map and load into DHP (transactions, OAuth2)\n"
+    "  run --dry-run     the same as validate\n"
     "  check             check the job file and mapping tables only\n"
+    "  token             get an OAuth2 token from [target] (tests the credentials)\n"
     "\n"
     "Options:\n"
     "  --source TYPE             pg, or hl7v2 (then FILE... are the message exports)\n"
@@ -35,6 +37,15 @@ static const char usage_text[] =
     "  --records-per-bundle N    source records per transaction Bundle (50)\n"
     "  --rejects FILE            reject file, JSON lines (DIR/rejects.jsonl)\n"
     "  --report FILE             write a JSON run report\n"
+    "  --base URL                FHIR base of DHP (run)\n"
+    "  --token-url URL           OAuth2 token endpoint (run, token)\n"
+    "  --client-id ID            OAuth2 client id\n"
+    "  --client-secret-file FILE file holding the client secret (mode 600);\n"
+    "                            else $DHP_CLIENT_SECRET\n"
+    "  --scope SCOPE             OAuth2 scope, when the SSO wants one\n"
+    "  --token-style STYLE       token request body: form, json or ehealth\n"
+    "  --ca-file FILE            CA certificates for TLS (verification stays on)\n"
+    "  --state FILE              reserved for the state ledger (accepted, unused)\n"
     "  -q, --quiet               errors only, no summary\n"
     "  -v, --verbose             also log every rejected record\n"
     "      --no-progress         no progress line on a terminal\n"
@@ -60,6 +71,14 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_VERSION,
 	OPT_CHARSET,
+	OPT_BASE,
+	OPT_TOKEN_URL,
+	OPT_CLIENT_ID,
+	OPT_SECRET_FILE,
+	OPT_SCOPE,
+	OPT_TOKEN_STYLE,
+	OPT_CA_FILE,
+	OPT_STATE,
 };
 
 static const struct option long_opts[] = {
@@ -67,6 +86,14 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"since", required_argument, NULL, OPT_SINCE},
     {"charset", required_argument, NULL, OPT_CHARSET},
+    {"base", required_argument, NULL, OPT_BASE},
+    {"token-url", required_argument, NULL, OPT_TOKEN_URL},
+    {"client-id", required_argument, NULL, OPT_CLIENT_ID},
+    {"client-secret-file", required_argument, NULL, OPT_SECRET_FILE},
+    {"scope", required_argument, NULL, OPT_SCOPE},
+    {"token-style", required_argument, NULL, OPT_TOKEN_STYLE},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"state", required_argument, NULL, OPT_STATE},
     {"mappings", required_argument, NULL, OPT_MAPPINGS},
     {"profiles", required_argument, NULL, OPT_PROFILES},
     {"terminology", required_argument, NULL, OPT_TERMINOLOGY},
@@ -93,6 +120,14 @@ static const struct {
     {OPT_DB, "source", "db"},
     {OPT_SINCE, "source", "since"},
     {OPT_CHARSET, "source", "charset"},
+    {OPT_BASE, "target", "base"},
+    {OPT_TOKEN_URL, "target", "token_url"},
+    {OPT_CLIENT_ID, "target", "client_id"},
+    {OPT_SECRET_FILE, "target", "client_secret_file"},
+    {OPT_SCOPE, "target", "scope"},
+    {OPT_TOKEN_STYLE, "target", "token_style"},
+    {OPT_CA_FILE, "target", "ca_file"},
+    {OPT_STATE, "target", "state"},
     {OPT_MAPPINGS, "mapping", "dir"},
     {OPT_PROFILES, "mapping", "profiles"},
     {OPT_TERMINOLOGY, "mapping", "terminology"},
@@ -158,8 +193,10 @@ int main(int argc, char **argv)
 		printf("dhp-import %s\n", DHP_VERSION);
 		return EXIT_OK;
 	}
-	if (!streq(cmd, "validate") && !streq(cmd, "run") && !streq(cmd, "check"))
-		return usage_error("unknown command (expected validate, run or check):", cmd);
+	if (!streq(cmd, "validate") && !streq(cmd, "run") && !streq(cmd, "check") &&
+	    !streq(cmd, "token"))
+		return usage_error("unknown command (expected validate, run, check or token):",
+				   cmd);
 
 	struct cli_opts o;
 	memset(&o, 0, sizeof(o));
@@ -232,11 +269,12 @@ int main(int argc, char **argv)
 	o.command = streq(cmd, "run") ? "run --dry-run" : cmd;
 	if (streq(cmd, "check")) {
 		status = cmd_check(&o);
+	} else if (streq(cmd, "token")) {
+		status = cmd_token(&o);
 	} else if (streq(cmd, "run") && !o.dry_run) {
-		fprintf(stderr,
-			"dhp-import: run: loading into DHP is not available in this version; "
-			"use 'run --dry-run' or 'validate'\n");
-		status = EXIT_USAGE;
+		o.command = "run";
+		o.load = true;
+		status = cmd_validate(&o);
 	} else {
 		status = cmd_validate(&o);
 	}

@@ -69,8 +69,16 @@ void report_summary(const struct report *r, FILE *out)
 		fprintf(out, "%s%s %ld", i ? ", " : " (", r->streams[i].table,
 			r->streams[i].extracted);
 	fprintf(out, "%s\n", r->nstreams ? ")" : "");
-	fprintf(out, "  %-11s%ld records, %ld resources in %ld bundles (%s)\n", "written",
-		r->loaded, r->resources, r->bundles, r->out_dir ? r->out_dir : "-");
+	if (r->target) {
+		fprintf(out, "  %-11s%ld records into %s (%ld resources created, %ld updated)\n",
+			"loaded", r->loaded, r->target, r->created, r->updated);
+		fprintf(out, "  %-11s%ld records (%ld resources already on the server as mapped)\n",
+			"unchanged", r->unchanged, r->same);
+		fprintf(out, "  %-11s%ld (%ld retried)\n", "requests", r->requests, r->retries);
+	} else {
+		fprintf(out, "  %-11s%ld records, %ld resources in %ld bundles (%s)\n", "written",
+			r->loaded, r->resources, r->bundles, r->out_dir ? r->out_dir : "-");
+	}
 	fprintf(out, "  %-11s%ld records%s%s%s\n", "rejected", r->rejected, r->rejected ? " (" : "",
 		r->rejected ? r->rejects_path : "", r->rejected ? ")" : "");
 	if (r->stats) {
@@ -114,6 +122,14 @@ int report_write_json(const struct report *r, const char *path, struct dhp_error
 	    o, "resources", r->stats ? counts_json(&r->stats->by_type) : json_object_new_object());
 	json_object_object_add(o, "resources_total", json_object_new_int64(r->resources));
 	json_object_object_add(o, "bundles", json_object_new_int64(r->bundles));
+	if (r->target) {
+		json_object_object_add(o, "target", json_object_new_string(r->target));
+		json_object_object_add(o, "created", json_object_new_int64(r->created));
+		json_object_object_add(o, "updated", json_object_new_int64(r->updated));
+		json_object_object_add(o, "unchanged_resources", json_object_new_int64(r->same));
+		json_object_object_add(o, "requests", json_object_new_int64(r->requests));
+		json_object_object_add(o, "retries", json_object_new_int64(r->retries));
+	}
 	json_object_object_add(o, "out_dir",
 			       r->out_dir ? json_object_new_string(r->out_dir) : NULL);
 	json_object_object_add(o, "reject_file",

@@ -27,6 +27,8 @@ struct report {
 	const char *command;
 	long extracted, loaded, unchanged, rejected;
 	long bundles, resources;
+	long created, updated, same, requests, retries; /* run: resources on the server */
+	const char *target;				/* run: the FHIR base */
 	double seconds;
 	struct stream_count *streams;
 	int nstreams;

@@ -13,6 +13,7 @@
 #include "extract/extract_hl7.h"
 #include "extract/extract_pg.h"
 #include "load/load_dir.h"
+#include "load/load_http.h"
 #include "map/conv.h"
 #include "map/map.h"
 
@@ -76,6 +77,7 @@ struct run {
 	struct pgx *db;
 	struct source **src;
 	struct dirload *dl;
+	struct httpload *hl; /* run: the DHP loader instead of dl */
 	struct map_ctx ctx;
 	struct mapped m;
 	struct report rep;
@@ -121,10 +123,13 @@ static int run_stream(struct run *R, int i, struct dhp_error *err)
 		sc->extracted++;
 		R->m.key[0] = '\0';
 		if (got == 1 && map_record(&R->ctx, st, R->src[i], &R->m, &why) == 0) {
-			if (dirload_add(R->dl, &R->m, err))
+			if (R->hl ? httpload_add(R->hl, &R->m, st->table, err)
+				  : dirload_add(R->dl, &R->m, err))
 				return -1;
-			R->rep.loaded++;
-			sc->loaded++;
+			if (!R->hl) { /* the loader counts what the server confirms */
+				R->rep.loaded++;
+				sc->loaded++;
+			}
 		} else {
 			const char *key = R->m.key[0] ? R->m.key : "";
 			if (report_reject(&R->rep, st->table, key, &why, err))
@@ -153,9 +158,21 @@ static int finish(struct run *R, int status)
 		R->rep.bundles = dirload_bundles(R->dl);
 		R->rep.resources = dirload_resources(R->dl);
 	}
+	if (R->hl) {
+		const struct httpload_counts *hc = httpload_counts(R->hl);
+		R->rep.loaded = hc->loaded;
+		R->rep.unchanged = hc->unchanged;
+		R->rep.rejected += hc->rejected;
+		R->rep.created = hc->created;
+		R->rep.updated = hc->updated;
+		R->rep.same = hc->same;
+		R->rep.requests = hc->requests;
+		R->rep.retries = hc->retries;
+		R->rep.target = R->o->conf.base;
+	}
 	if (R->rep.rejects)
 		fflush(R->rep.rejects);
-	if (!R->o->quiet && R->dl)
+	if (!R->o->quiet && (R->dl || R->hl))
 		report_summary(&R->rep, stdout);
 	if (c->report && report_write_json(&R->rep, c->report, &err)) {
 		log_error(&err);
@@ -168,11 +185,101 @@ static int finish(struct run *R, int status)
 	free(R->src);
 	pgx_disconnect(R->db);
 	dirload_free(R->dl);
+	httpload_free(R->hl);
 	mapped_free(&R->m);
 	map_ctx_release(&R->ctx);
 	mapset_free(&R->ms);
 	report_free(&R->rep);
 	return status;
+}
+
+static void on_server_reject(void *ctx, const char *table, const char *key,
+			     const struct dhp_error *why)
+{
+	struct run *R = ctx;
+	struct dhp_error err = DHP_ERROR_INIT;
+	log_msg(LOG_DEBUG, why->where, "rejected by the server: %s", why->msg);
+	if (report_reject(&R->rep, table, key, why, &err))
+		log_error(&err);
+}
+
+/* OAuth2 settings from [target]; 0 or -1 with *err (a configuration problem). */
+static int target_auth(struct job_conf *c, struct oauth *auth, struct dhp_error *err)
+{
+	memset(auth, 0, sizeof(*auth));
+	if (!c->token_url || !c->client_id)
+		return dhp_fail(err, DHP_ECONFIG, c->file,
+				"no OAuth2 client: give --token-url and --client-id (or [target] "
+				"token_url, client_id)");
+	int style = oauth_style_parse(c->token_style);
+	if (style < 0)
+		return dhp_fail(err, DHP_ECONFIG, c->file,
+				"token_style must be form, json or ehealth, found '%s'",
+				c->token_style);
+	auth->style = (enum oauth_style)style;
+	if (oauth_load_secret(auth, c->client_secret_file,
+			      c->client_secret_env ? c->client_secret_env : "DHP_CLIENT_SECRET",
+			      err))
+		return -1;
+	auth->token_url = xstrdup(c->token_url);
+	auth->client_id = xstrdup(c->client_id);
+	auth->scope = c->scope ? xstrdup(c->scope) : NULL;
+	return 0;
+}
+
+/* The DHP loader from [target]: gets a token, reads /metadata. NULL and
+ * *err on failure (nothing has been sent); *status says which exit. */
+static struct httpload *open_loader(struct run *R, int *status, struct dhp_error *err)
+{
+	struct job_conf *c = &R->o->conf;
+	struct oauth auth;
+	*status = EXIT_USAGE;
+	if (!c->base) {
+		dhp_fail(err, DHP_ECONFIG, c->file,
+			 "run needs --base URL (or [target] base); use --dry-run to only validate");
+		return NULL;
+	}
+	if (target_auth(c, &auth, err))
+		return NULL;
+	size_t bl = strlen(c->base);
+	while (bl && c->base[bl - 1] == '/')
+		c->base[--bl] = '\0';
+	struct httpload_opts lo = {
+	    .base = c->base,
+	    .ca_file = c->ca_file,
+	    .timeout_s = c->timeout,
+	    .records_per_bundle = c->records_per_bundle,
+	    .max_attempts = c->max_attempts,
+	    .max_failures = c->max_failures,
+	    .reject = on_server_reject,
+	    .reject_ctx = R,
+	};
+	*status = EXIT_FAIL;
+	struct httpload *hl = httpload_open(&lo, &auth, err);
+	oauth_free(&auth);
+	return hl;
+}
+
+int cmd_token(struct cli_opts *o)
+{
+	struct dhp_error err = DHP_ERROR_INIT;
+	struct oauth auth;
+	if (target_auth(&o->conf, &auth, &err)) {
+		log_error(&err);
+		return EXIT_USAGE;
+	}
+	struct http *h = http_new(o->conf.ca_file, o->conf.timeout);
+	const char *token;
+	bool fatal;
+	int rc = oauth_bearer(&auth, h, &token, &fatal, &err);
+	if (rc)
+		log_error(&err);
+	else if (!o->quiet) /* never the token itself: it is a credential */
+		printf("%s: token for client '%s' received, valid about %ld s\n", auth.token_url,
+		       auth.client_id, (long)(auth.expires_at - time(NULL)) + 60);
+	http_free(h);
+	oauth_free(&auth);
+	return rc ? EXIT_FAIL : EXIT_OK;
 }
 
 /* Stop the run: log the error, keep it for the report, clean up. */
@@ -193,7 +300,7 @@ int cmd_validate(struct cli_opts *o)
 	R.t0 = now();
 	R.rep.command = o->command;
 	map_ctx_init(&R.ctx, c->timezone);
-	if (!c->out_dir) {
+	if (!c->out_dir && !o->load) {
 		dhp_fail(&err, DHP_ECONFIG, c->file,
 			 "no output directory: give --out DIR or [output] dir");
 		return stop(&R, EXIT_USAGE, &err);
@@ -202,10 +309,14 @@ int cmd_validate(struct cli_opts *o)
 		return stop(&R, EXIT_USAGE, &err);
 	}
 	if (!c->rejects)
-		c->rejects = fileio_join(c->out_dir, "rejects.jsonl");
+		c->rejects = fileio_join(c->out_dir ? c->out_dir : ".", "rejects.jsonl");
 	unlink(c->rejects); /* a reject file always belongs to the latest run */
 	R.rep.rejects_path = c->rejects;
 	R.rep.out_dir = c->out_dir;
+	int lstatus = EXIT_FAIL;
+	/* Credentials first: a refused token stops the run before anything is read. */
+	if (o->load && !(R.hl = open_loader(&R, &lstatus, &err)))
+		return stop(&R, lstatus, &err);
 	if (streq(c->source_type, "hl7v2")) {
 		if (!c->nfiles) {
 			dhp_fail(
@@ -227,10 +338,8 @@ int cmd_validate(struct cli_opts *o)
 	if (status) {
 		return stop(&R, status, &err);
 	}
-	R.dl = dirload_open(c->out_dir, c->records_per_bundle, &err);
-	if (!R.dl) {
+	if (!o->load && !(R.dl = dirload_open(c->out_dir, c->records_per_bundle, &err)))
 		return stop(&R, EXIT_FAIL, &err);
-	}
 	for (int i = 0; i < R.ms.nstreams; i++) {
 		if (run_stream(&R, i, &err)) {
 			log_error(&err);
@@ -239,8 +348,8 @@ int cmd_validate(struct cli_opts *o)
 			break;
 		}
 	}
-	/* Even after a failure the bundles of the records already mapped are kept. */
-	if (dirload_finish(R.dl, &err)) {
+	/* Even after a failure the records already mapped are written or sent. */
+	if (R.hl ? httpload_finish(R.hl, &err) : dirload_finish(R.dl, &err)) {
 		log_error(&err);
 		status = EXIT_FAIL;
 	}

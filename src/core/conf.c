@@ -17,6 +17,17 @@ void conf_init(struct job_conf *c)
 
 void conf_free(struct job_conf *c)
 {
+	char **tstrs[] = {&c->base,
+			  &c->token_url,
+			  &c->client_id,
+			  &c->client_secret_file,
+			  &c->client_secret_env,
+			  &c->scope,
+			  &c->token_style,
+			  &c->ca_file,
+			  &c->state};
+	for (size_t i = 0; i < ARRAY_SIZE(tstrs); i++)
+		free(*tstrs[i]);
 	char **strs[] = {&c->file,     &c->source_type, &c->db,		 &c->since,
 			 &c->mappings, &c->profiles,	&c->terminology, &c->timezone,
 			 &c->out_dir,  &c->rejects,	&c->report};
@@ -48,6 +59,18 @@ static const struct key_def keys[] = {
     {"output", "records_per_bundle", INT, F(records_per_bundle)},
     {"output", "rejects", PATH, F(rejects)},
     {"output", "report", PATH, F(report)},
+    {"target", "base", STR, F(base)},
+    {"target", "token_url", STR, F(token_url)},
+    {"target", "client_id", STR, F(client_id)},
+    {"target", "client_secret_file", PATH, F(client_secret_file)},
+    {"target", "client_secret_env", STR, F(client_secret_env)},
+    {"target", "scope", STR, F(scope)},
+    {"target", "token_style", STR, F(token_style)},
+    {"target", "ca_file", PATH, F(ca_file)},
+    {"target", "state", PATH, F(state)},
+    {"target", "timeout", INT, F(timeout)},
+    {"target", "max_attempts", INT, F(max_attempts)},
+    {"target", "max_failures", INT, F(max_failures)},
 };
 
 void conf_add_file(struct job_conf *c, const char *path)
@@ -93,7 +116,8 @@ int conf_set(struct job_conf *c, const char *section, const char *key, const cha
 	}
 	if (!section_known)
 		return dhp_fail(err, DHP_ECONFIG, where,
-				"unknown section '[%s]' (expected [source], [mapping] or [output])",
+				"unknown section '[%s]' (expected [source], [mapping], [output] or "
+				"[target])",
 				section);
 	if (!d)
 		return dhp_fail(err, DHP_ECONFIG, where, "unknown key '%s' in section [%s]", key,

@@ -6,6 +6,8 @@
  *              files = GLOB...; charset = NAME (hl7v2)
  *   [mapping]  dir, profiles, terminology, timezone
  *   [output]   dir, records_per_bundle, rejects, report
+ *   [target]   base, token_url, client_id, client_secret_file, client_secret_env,
+ *              scope, token_style, ca_file, timeout, max_attempts, max_failures, state
  *
  * Unknown sections or keys and malformed values are errors naming
  * FILE:LINE. Relative paths are taken relative to the job file's directory,
@@ -36,6 +38,19 @@ struct job_conf {
 	int records_per_bundle;
 	char *rejects;
 	char *report;
+	/* [target] (run without --dry-run) */
+	char *base;
+	char *token_url;
+	char *client_id;
+	char *client_secret_file;
+	char *client_secret_env; /* default DHP_CLIENT_SECRET */
+	char *scope;
+	char *token_style; /* form | json | ehealth */
+	char *ca_file;
+	char *state;
+	int timeout;
+	int max_attempts;
+	int max_failures;
 };
 
 /* Defaults: pg, Asia/Tashkent, 50 records per bundle; paths NULL. */

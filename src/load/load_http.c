@@ -1,0 +1,765 @@
+/*
+ * load_http.c: records into a FHIR server as transactions (see load_http.h).
+ */
+#include "core/dhp.h"
+#include "core/hmap.h"
+#include "load/http.h"
+#include "load/load_http.h"
+
+#include <json-c/json.h>
+#include <time.h>
+
+enum action { A_POST, A_PUT, A_SAME };
+
+struct lres {
+	const char *type; /* borrowed from the mapping set */
+	json_object *json;
+	char uuid[37];
+	char *query; /* "Type?identifier=..." or NULL */
+	enum action action;
+	char *id, *version; /* of the existing resource */
+};
+
+struct lrec {
+	char *table, *key, *where;
+	struct lres *res;
+	int n;
+	bool done; /* rejected or counted */
+};
+
+/* What a search found. */
+struct found {
+	int matches;
+	char *id, *version;
+	json_object *resource;
+};
+
+struct httpload {
+	struct httpload_opts o;
+	struct http *h;
+	struct oauth auth;
+	struct hmap ccreate; /* type -> non-NULL when conditionalCreate is declared */
+	struct lrec *recs;
+	int n, alloc;
+	struct hmap found; /* query -> struct found* (per batch) */
+	struct httpload_counts c;
+	int consecutive_failures;
+	struct strbuf url, body;
+};
+
+static void sleep_s(double s)
+{
+	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+	nanosleep(&ts, NULL);
+}
+
+/* ---- one request with auth and retries ----------------------------------- */
+
+/* Send with a bearer token; retries transport errors, 429 and 5xx, and a
+ * 401 once with a new token. 0: a final response is in *r. -1: stop the
+ * run (credentials refused, or too many consecutive failures). */
+static int fhir_send(struct httpload *hl, const char *method, const char *url, const char *body,
+		     size_t len, struct http_resp *r, struct dhp_error *err)
+{
+	bool renewed = false;
+	for (int attempt = 1;; attempt++) {
+		const char *token;
+		bool fatal;
+		if (oauth_bearer(&hl->auth, hl->h, &token, &fatal, err)) {
+			if (fatal)
+				return -1;
+			r->transport_error = true; /* the token endpoint is down: retry */
+		} else {
+			char auth[4200];
+			snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+			const char *headers[] = {auth, "Accept: application/fhir+json",
+						 "Content-Type: application/fhir+json", NULL};
+			hl->c.requests++;
+			http_request(hl->h, method, url, headers, body, len, r, err);
+			memset(auth, 0, sizeof(auth));
+			if (r->status == 401 && !renewed) {
+				oauth_invalidate(&hl->auth);
+				renewed = true;
+				attempt--;
+				continue;
+			}
+			if (!http_retryable(r)) {
+				hl->consecutive_failures = 0;
+				return 0;
+			}
+			if (!r->transport_error)
+				dhp_fail(err, DHP_ECONNECT, url, "HTTP %ld", r->status);
+		}
+		if (++hl->consecutive_failures >= hl->o.max_failures) {
+			dhp_detail(err, "%d consecutive failed requests; stopping",
+				   hl->consecutive_failures);
+			return -1;
+		}
+		if (attempt >= hl->o.max_attempts) {
+			dhp_detail(err, "gave up after %d attempts", attempt);
+			return -1;
+		}
+		hl->c.retries++;
+		sleep_s(http_retry_delay(r, attempt, hl->o.backoff_base, hl->o.backoff_cap));
+	}
+}
+
+/* ---- start: token and metadata --------------------------------------------- */
+
+static int read_metadata(struct httpload *hl, struct dhp_error *err)
+{
+	struct http_resp r;
+	http_resp_init(&r);
+	strbuf_reset(&hl->url);
+	strbuf_addf(&hl->url, "%s/metadata", hl->o.base);
+	int rc = fhir_send(hl, "GET", hl->url.buf, NULL, 0, &r, err);
+	json_object *cs = rc == 0 && r.status == 200 ? json_tokener_parse(r.body.buf) : NULL;
+	json_object *rest, *res;
+	if (rc == 0 && (!cs || !json_object_object_get_ex(cs, "rest", &rest))) {
+		rc = dhp_fail(err, DHP_ECONNECT, hl->url.buf,
+			      "expected a CapabilityStatement, found HTTP %ld", r.status);
+	} else if (rc == 0) {
+		json_object *rest0 = json_object_array_get_idx(rest, 0);
+		if (rest0 && json_object_object_get_ex(rest0, "resource", &res))
+			for (size_t i = 0; i < json_object_array_length(res); i++) {
+				json_object *e = json_object_array_get_idx(res, i), *t, *cc;
+				if (json_object_object_get_ex(e, "type", &t) &&
+				    json_object_object_get_ex(e, "conditionalCreate", &cc) &&
+				    json_object_get_boolean(cc)) {
+					const char *ty = json_object_get_string(t);
+					hmap_put(&hl->ccreate, ty, strlen(ty), hl);
+				}
+			}
+	}
+	json_object_put(cs);
+	http_resp_release(&r);
+	return rc;
+}
+
+struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,
+			       struct dhp_error *err)
+{
+	struct httpload *hl = xcalloc(1, sizeof(*hl));
+	hl->o = *o;
+	if (hl->o.max_attempts < 1)
+		hl->o.max_attempts = 6;
+	if (hl->o.max_failures < 1)
+		hl->o.max_failures = 10;
+	if (hl->o.backoff_base <= 0)
+		hl->o.backoff_base = 0.5;
+	if (hl->o.backoff_cap <= 0)
+		hl->o.backoff_cap = 30;
+	if (hl->o.records_per_bundle < 1)
+		hl->o.records_per_bundle = 50;
+	hl->auth = *auth;
+	memset(auth, 0, sizeof(*auth));
+	hl->h = http_new(o->ca_file, o->timeout_s);
+	strbuf_init(&hl->url, 0);
+	strbuf_init(&hl->body, 0);
+	const char *token;
+	bool fatal;
+	/* A refused token request stops everything before data is sent. */
+	if (oauth_bearer(&hl->auth, hl->h, &token, &fatal, err) || read_metadata(hl, err)) {
+		httpload_free(hl);
+		return NULL;
+	}
+	return hl;
+}
+
+/* ---- per batch: find what exists ------------------------------------------- */
+
+static void found_clear(struct httpload *hl)
+{
+	for (size_t i = 0; i < hl->found.nslots; i++) {
+		struct found *f = hl->found.slots[i].value;
+		if (!f)
+			continue;
+		free(f->id);
+		free(f->version);
+		json_object_put(f->resource);
+		free(f);
+	}
+	hmap_clear(&hl->found);
+}
+
+static void want(struct httpload *hl, const char *query)
+{
+	struct hmap_entry *e = hmap_slot(&hl->found, query, strlen(query));
+	if (!e->value)
+		e->value = xcalloc(1, sizeof(struct found));
+}
+
+/* Conditional references ("Type?identifier=...") anywhere in a resource. */
+static void collect_refs(struct httpload *hl, json_object *o)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			collect_refs(hl, json_object_array_get_idx(o, i));
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			if (streq(k, "reference") && json_object_is_type(v, json_type_string) &&
+			    strstr(json_object_get_string(v), "?identifier="))
+				want(hl, json_object_get_string(v));
+			else
+				collect_refs(hl, v);
+		}
+	}
+}
+
+static void record_found(struct found *f, json_object *searchset)
+{
+	json_object *total, *entries, *res, *id, *meta, *ver;
+	f->matches = 0;
+	if (json_object_object_get_ex(searchset, "entry", &entries))
+		f->matches = (int)json_object_array_length(entries);
+	else if (json_object_object_get_ex(searchset, "total", &total))
+		f->matches = json_object_get_int(total);
+	if (f->matches != 1 ||
+	    !json_object_object_get_ex(json_object_array_get_idx(entries, 0), "resource", &res))
+		return;
+	if (json_object_object_get_ex(res, "id", &id))
+		f->id = xstrdup(json_object_get_string(id));
+	if (json_object_object_get_ex(res, "meta", &meta) &&
+	    json_object_object_get_ex(meta, "versionId", &ver))
+		f->version = xstrdup(json_object_get_string(ver));
+	f->resource = json_object_get(res);
+}
+
+/* One batch Bundle of GETs for every query of records [lo, hi). */
+static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
+{
+	found_clear(hl);
+	for (int i = lo; i < hi; i++)
+		for (int k = 0; !hl->recs[i].done && k < hl->recs[i].n; k++) {
+			struct lres *r = &hl->recs[i].res[k];
+			if (r->query)
+				want(hl, r->query);
+			collect_refs(hl, r->json);
+		}
+	if (!hl->found.count)
+		return 0;
+	json_object *b = json_object_new_object(), *entries = json_object_new_array();
+	json_object_object_add(b, "resourceType", json_object_new_string("Bundle"));
+	json_object_object_add(b, "type", json_object_new_string("batch"));
+	const char **order = xcalloc(hl->found.count, sizeof(*order));
+	size_t n = 0;
+	for (size_t i = 0; i < hl->found.nslots; i++) {
+		if (!hl->found.slots[i].key)
+			continue;
+		order[n++] = hl->found.slots[i].key;
+		json_object *e = json_object_new_object(), *req = json_object_new_object();
+		struct strbuf u = STRBUF_INIT;
+		const char *q = hl->found.slots[i].key, *bar = strchr(q, '|');
+		/* the search value's '|' must reach the server as %7C */
+		if (bar) {
+			strbuf_add(&u, q, (size_t)(bar - q));
+			strbuf_addstr(&u, "%7C");
+			strbuf_addstr(&u, bar + 1);
+		} else {
+			strbuf_addstr(&u, q);
+		}
+		json_object_object_add(req, "method", json_object_new_string("GET"));
+		json_object_object_add(req, "url", json_object_new_string(u.buf));
+		strbuf_release(&u);
+		json_object_object_add(e, "request", req);
+		json_object_array_add(entries, e);
+	}
+	json_object_object_add(b, "entry", entries);
+	size_t len;
+	const char *text = json_object_to_json_string_length(b, JSON_C_TO_STRING_PLAIN, &len);
+	struct http_resp r;
+	http_resp_init(&r);
+	int rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, err);
+	json_object_put(b);
+	json_object *resp = rc == 0 && r.status / 100 == 2 ? json_tokener_parse(r.body.buf) : NULL;
+	json_object *rentries;
+	if (rc == 0 && (!resp || !json_object_object_get_ex(resp, "entry", &rentries))) {
+		rc =
+		    dhp_fail(err, DHP_ECONNECT, hl->o.base,
+			     "search batch failed: HTTP %ld (expected a batch-response)", r.status);
+	} else if (rc == 0) {
+		for (size_t i = 0; i < n && i < json_object_array_length(rentries); i++) {
+			json_object *res;
+			if (json_object_object_get_ex(json_object_array_get_idx(rentries, i),
+						      "resource", &res))
+				record_found(hmap_gets(&hl->found, order[i]), res);
+		}
+	}
+	json_object_put(resp);
+	free(order);
+	http_resp_release(&r);
+	return rc;
+}
+
+/* ---- per batch: decide what to send ----------------------------------------- */
+
+static void reject(struct httpload *hl, struct lrec *rec, enum dhp_code code, const char *msg,
+		   const char *detail)
+{
+	struct dhp_error why = DHP_ERROR_INIT;
+	dhp_fail(&why, code, rec->where, "%s", msg);
+	if (detail)
+		dhp_detail(&why, "%s", detail);
+	if (hl->o.reject)
+		hl->o.reject(hl->o.reject_ctx, rec->table, rec->key, &why);
+	rec->done = true;
+	hl->c.rejected++;
+}
+
+/* The urn:uuid of a resource of this batch with that business identifier. */
+static const char *batch_urn(struct httpload *hl, int lo, int hi, const char *query)
+{
+	for (int i = lo; i < hi; i++)
+		for (int k = 0; !hl->recs[i].done && k < hl->recs[i].n; k++)
+			if (hl->recs[i].res[k].query && streq(hl->recs[i].res[k].query, query))
+				return hl->recs[i].res[k].uuid;
+	return NULL;
+}
+
+/* Rewrite conditional references to Type/id (or urn:uuid); false when one
+ * has no target (msg says which). */
+static bool resolve_refs(struct httpload *hl, int lo, int hi, json_object *o, char *msg,
+			 size_t mlen)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!resolve_refs(hl, lo, hi, json_object_array_get_idx(o, i), msg, mlen))
+				return false;
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			if (!streq(k, "reference") || !json_object_is_type(v, json_type_string) ||
+			    !strstr(json_object_get_string(v), "?identifier=")) {
+				if (!resolve_refs(hl, lo, hi, v, msg, mlen))
+					return false;
+				continue;
+			}
+			const char *q = json_object_get_string(v);
+			struct found *f = hmap_gets(&hl->found, q);
+			char target[300];
+			const char *urn = batch_urn(hl, lo, hi, q);
+			if (f && f->matches == 1 && f->id) {
+				snprintf(target, sizeof(target), "%.*s/%s", (int)strcspn(q, "?"), q,
+					 f->id);
+			} else if (urn) {
+				snprintf(target, sizeof(target), "urn:uuid:%s", urn);
+			} else {
+				snprintf(msg, mlen, "reference %s: %s on the server", q,
+					 f && f->matches > 1 ? "several matches" : "no match");
+				return false;
+			}
+			json_object_object_add(o, "reference", json_object_new_string(target));
+		}
+	}
+	return true;
+}
+
+/* Deep equality where numbers compare by value: we send 89 as a decimal,
+ * the server's JSON gives it back as an integer. */
+static bool json_same(json_object *a, json_object *b)
+{
+	json_type ta = json_object_get_type(a), tb = json_object_get_type(b);
+	bool na = ta == json_type_int || ta == json_type_double;
+	bool nb = tb == json_type_int || tb == json_type_double;
+	if (na && nb)
+		return json_object_get_double(a) == json_object_get_double(b);
+	if (ta != tb)
+		return false;
+	if (ta == json_type_array) {
+		size_t n = json_object_array_length(a);
+		if (n != json_object_array_length(b))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (!json_same(json_object_array_get_idx(a, i),
+				       json_object_array_get_idx(b, i)))
+				return false;
+		return true;
+	}
+	if (ta == json_type_object) {
+		if (json_object_object_length(a) != json_object_object_length(b))
+			return false;
+		json_object_object_foreach(a, k, v)
+		{
+			json_object *w;
+			if (!json_object_object_get_ex(b, k, &w) || !json_same(v, w))
+				return false;
+		}
+		return true;
+	}
+	return json_object_equal(a, b);
+}
+
+/* Same content as the server's copy? (ids and server metadata aside) */
+static bool same_content(json_object *ours, json_object *theirs)
+{
+	static const char *const skip[] = {"id", "meta", "text"};
+	for (int pass = 0; pass < 2; pass++) {
+		json_object *a = pass ? theirs : ours, *b = pass ? ours : theirs;
+		json_object_object_foreach(a, k, v)
+		{
+			bool skipped = false;
+			for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+				skipped |= streq(k, skip[i]);
+			json_object *w;
+			if (!skipped && (!json_object_object_get_ex(b, k, &w) || !json_same(v, w)))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* The value of the identifier with `system` in resource r, or NULL. */
+static const char *ident_value(json_object *r, const char *system)
+{
+	json_object *ids, *sys, *val;
+	if (!json_object_object_get_ex(r, "identifier", &ids) ||
+	    !json_object_is_type(ids, json_type_array))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		json_object *id = json_object_array_get_idx(ids, i);
+		if (json_object_object_get_ex(id, "system", &sys) &&
+		    json_object_object_get_ex(id, "value", &val) &&
+		    streq(json_object_get_string(sys), system))
+			return json_object_get_string(val);
+	}
+	return NULL;
+}
+
+/* Does the server's resource carry, in a system we also send, another value?
+ * Then two source records claim one resource (a patient registered twice
+ * with one PINFL, say): updating would erase the other record's identity. */
+static bool conflicting_ids(json_object *ours, json_object *theirs, char *msg, size_t len)
+{
+	json_object *ids, *sys, *val;
+	if (!json_object_object_get_ex(ours, "identifier", &ids) ||
+	    !json_object_is_type(ids, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		json_object *id = json_object_array_get_idx(ids, i);
+		if (!json_object_object_get_ex(id, "system", &sys) ||
+		    !json_object_object_get_ex(id, "value", &val))
+			continue;
+		const char *other = ident_value(theirs, json_object_get_string(sys));
+		if (other && !streq(other, json_object_get_string(val))) {
+			snprintf(msg, len,
+				 "the server's resource with this business identifier has %s|%s, "
+				 "this record %s|%s: two source records for one resource?",
+				 json_object_get_string(sys), other, json_object_get_string(sys),
+				 json_object_get_string(val));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void plan(struct httpload *hl, int lo, int hi)
+{
+	for (int i = lo; i < hi; i++) {
+		struct lrec *rec = &hl->recs[i];
+		for (int k = 0; !rec->done && k < rec->n; k++) {
+			struct lres *r = &rec->res[k];
+			char msg[400];
+			if (!resolve_refs(hl, lo, hi, r->json, msg, sizeof(msg))) {
+				reject(hl, rec, DHP_EREQUIRED, msg, r->type);
+				break;
+			}
+			struct found *f = r->query ? hmap_gets(&hl->found, r->query) : NULL;
+			free(r->id);
+			free(r->version);
+			r->id = r->version = NULL;
+			if (f && f->matches > 1) {
+				snprintf(msg, sizeof(msg),
+					 "%s %s matches %d resources on the server", r->type,
+					 r->query, f->matches);
+				reject(hl, rec, DHP_EKEY, msg, NULL);
+				break;
+			}
+			if (!f || f->matches == 0 || !f->id) {
+				r->action = A_POST;
+				continue;
+			}
+			if (conflicting_ids(r->json, f->resource, msg, sizeof(msg))) {
+				reject(hl, rec, DHP_EKEY, msg, f->id);
+				break;
+			}
+			r->id = xstrdup(f->id);
+			r->version = f->version ? xstrdup(f->version) : NULL;
+			r->action = same_content(r->json, f->resource) ? A_SAME : A_PUT;
+			if (r->action == A_PUT && !r->version) {
+				/* a PUT without If-Match is never sent */
+				snprintf(msg, sizeof(msg), "%s/%s: the server gave no version",
+					 r->type, f->id);
+				reject(hl, rec, DHP_EKEY, msg, NULL);
+				break;
+			}
+		}
+	}
+}
+
+/* ---- per batch: the transaction --------------------------------------------- */
+
+/* "Observation.status: minimum required = 1 (Bundle.entry[2]...)" from an OperationOutcome. */
+static void outcome_text(const char *body, char *out, size_t len)
+{
+	json_object *oo = json_tokener_parse(body), *issues;
+	size_t w = 0;
+	out[0] = '\0';
+	if (oo && json_object_object_get_ex(oo, "issue", &issues))
+		for (size_t i = 0; i < json_object_array_length(issues) && w < len; i++) {
+			json_object *is = json_object_array_get_idx(issues, i), *d, *det, *txt, *ex;
+			const char *msg = NULL;
+			if (json_object_object_get_ex(is, "diagnostics", &d))
+				msg = json_object_get_string(d);
+			else if (json_object_object_get_ex(is, "details", &det) &&
+				 json_object_object_get_ex(det, "text", &txt))
+				msg = json_object_get_string(txt);
+			const char *where =
+			    json_object_object_get_ex(is, "expression", &ex)
+				? json_object_get_string(json_object_array_get_idx(ex, 0))
+				: NULL;
+			int n = snprintf(out + w, len - w, "%s%s%s%s%s", w ? "; " : "",
+					 msg ? msg : "(no diagnostics)", where ? " (" : "",
+					 where ? where : "", where ? ")" : "");
+			w += n > 0 ? (size_t)n : 0;
+		}
+	json_object_put(oo);
+}
+
+struct slot {
+	int rec, res;
+};
+
+/* The transaction for records [lo, hi); *slots maps its entries back. */
+static json_object *build_tx(struct httpload *hl, int lo, int hi, struct slot **slots, int *n)
+{
+	json_object *b = json_object_new_object(), *entries = json_object_new_array();
+	json_object_object_add(b, "resourceType", json_object_new_string("Bundle"));
+	json_object_object_add(b, "type", json_object_new_string("transaction"));
+	*n = 0;
+	for (int i = lo; i < hi; i++)
+		for (int k = 0; !hl->recs[i].done && k < hl->recs[i].n; k++) {
+			struct lres *r = &hl->recs[i].res[k];
+			if (r->action == A_SAME)
+				continue;
+			json_object *e = json_object_new_object(), *req = json_object_new_object();
+			char buf[400];
+			snprintf(buf, sizeof(buf), "urn:uuid:%s", r->uuid);
+			json_object_object_add(e, "fullUrl", json_object_new_string(buf));
+			if (r->action == A_PUT)
+				json_object_object_add(r->json, "id",
+						       json_object_new_string(r->id));
+			json_object_object_add(e, "resource", json_object_get(r->json));
+			json_object_object_add(
+			    req, "method",
+			    json_object_new_string(r->action == A_PUT ? "PUT" : "POST"));
+			if (r->action == A_PUT) {
+				snprintf(buf, sizeof(buf), "%s/%s", r->type, r->id);
+				json_object_object_add(req, "url", json_object_new_string(buf));
+				snprintf(buf, sizeof(buf), "W/\"%s\"", r->version);
+				json_object_object_add(req, "ifMatch", json_object_new_string(buf));
+			} else {
+				json_object_object_add(req, "url", json_object_new_string(r->type));
+				if (r->query && hmap_gets(&hl->ccreate, r->type))
+					json_object_object_add(
+					    req, "ifNoneExist",
+					    json_object_new_string(strchr(r->query, '?') + 1));
+			}
+			json_object_object_add(e, "request", req);
+			json_object_array_add(entries, e);
+			*slots = xrealloc(*slots, (size_t)(*n + 1) * sizeof(**slots));
+			(*slots)[(*n)++] = (struct slot){i, k};
+		}
+	json_object_object_add(b, "entry", entries);
+	return b;
+}
+
+/* Count a successful transaction-response, record by record. */
+static void count_success(struct httpload *hl, int lo, int hi, const struct slot *slots, int n,
+			  const char *body)
+{
+	json_object *resp = json_tokener_parse(body), *entries = NULL;
+	if (resp)
+		json_object_object_get_ex(resp, "entry", &entries);
+	bool *changed = xcalloc((size_t)(hi - lo), sizeof(bool));
+	for (int j = 0; j < n; j++) {
+		json_object *e = entries ? json_object_array_get_idx(entries, (size_t)j) : NULL,
+			    *rs, *st;
+		const char *status = e && json_object_object_get_ex(e, "response", &rs) &&
+					     json_object_object_get_ex(rs, "status", &st)
+					 ? json_object_get_string(st)
+					 : "";
+		const struct lres *r = &hl->recs[slots[j].rec].res[slots[j].res];
+		if (strncmp(status, "201", 3) == 0) {
+			hl->c.created++;
+			changed[slots[j].rec - lo] = true;
+		} else if (r->action == A_PUT) {
+			hl->c.updated++;
+			changed[slots[j].rec - lo] = true;
+		} else {
+			hl->c.same++; /* a conditional create that found its match */
+		}
+	}
+	for (int i = lo; i < hi; i++) {
+		struct lrec *rec = &hl->recs[i];
+		if (rec->done)
+			continue;
+		for (int k = 0; k < rec->n; k++)
+			hl->c.same += rec->res[k].action == A_SAME;
+		if (changed[i - lo])
+			hl->c.loaded++;
+		else
+			hl->c.unchanged++;
+		rec->done = true;
+	}
+	free(changed);
+	json_object_put(resp);
+}
+
+static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct dhp_error *err);
+
+/* 4xx: isolate the failing records by halving; a single one is rejected. */
+static int bisect(struct httpload *hl, int lo, int hi, long status, const char *body,
+		  struct dhp_error *err)
+{
+	int live = 0, only = -1;
+	for (int i = lo; i < hi; i++)
+		if (!hl->recs[i].done) {
+			live++;
+			only = i;
+		}
+	if (live == 1) {
+		char text[1500], msg[1600];
+		outcome_text(body, text, sizeof(text));
+		snprintf(msg, sizeof(msg), "server refused the record: HTTP %ld%s%s", status,
+			 text[0] ? ": " : "", text);
+		reject(hl, &hl->recs[only], DHP_EVALUE, msg, NULL);
+		return 0;
+	}
+	int mid = lo + (hi - lo) / 2;
+	if (load_range(hl, lo, mid, 0, err))
+		return -1;
+	return load_range(hl, mid, hi, 0, err);
+}
+
+static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct dhp_error *err)
+{
+	if (lo >= hi)
+		return 0;
+	if (lookup(hl, lo, hi, err))
+		return -1;
+	plan(hl, lo, hi);
+	struct slot *slots = NULL;
+	int n;
+	json_object *tx = build_tx(hl, lo, hi, &slots, &n);
+	int rc = 0;
+	if (n == 0) {
+		count_success(hl, lo, hi, slots, 0, "{}");
+	} else {
+		size_t len;
+		const char *text = json_object_to_json_string_length(
+		    tx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		struct http_resp r;
+		http_resp_init(&r);
+		rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, err);
+		if (rc == 0 && r.status / 100 == 2) {
+			count_success(hl, lo, hi, slots, n, r.body.buf);
+		} else if (rc == 0 && r.status == 412 && conflicts < 3) {
+			/* someone changed a resource since we read it: re-read, re-apply */
+			rc = load_range(hl, lo, hi, conflicts + 1, err);
+		} else if (rc == 0 && r.status / 100 == 4) {
+			rc = bisect(hl, lo, hi, r.status, r.body.buf, err);
+		} else if (rc == 0) {
+			rc = dhp_fail(err, DHP_ECONNECT, hl->o.base, "transaction failed: HTTP %ld",
+				      r.status);
+		}
+		http_resp_release(&r);
+	}
+	json_object_put(tx);
+	free(slots);
+	return rc;
+}
+
+/* ---- queueing ------------------------------------------------------------------ */
+
+static void free_recs(struct httpload *hl)
+{
+	for (int i = 0; i < hl->n; i++) {
+		struct lrec *rec = &hl->recs[i];
+		for (int k = 0; k < rec->n; k++) {
+			json_object_put(rec->res[k].json);
+			free(rec->res[k].query);
+			free(rec->res[k].id);
+			free(rec->res[k].version);
+		}
+		free(rec->res);
+		free(rec->table);
+		free(rec->key);
+		free(rec->where);
+	}
+	hl->n = 0;
+}
+
+static int flush(struct httpload *hl, struct dhp_error *err)
+{
+	int rc = load_range(hl, 0, hl->n, 0, err);
+	free_recs(hl);
+	found_clear(hl);
+	return rc;
+}
+
+int httpload_add(struct httpload *hl, const struct mapped *m, const char *table,
+		 struct dhp_error *err)
+{
+	if (hl->n == hl->alloc) {
+		hl->alloc = hl->alloc ? hl->alloc * 2 : 64;
+		hl->recs = xrealloc(hl->recs, (size_t)hl->alloc * sizeof(*hl->recs));
+	}
+	struct lrec *rec = &hl->recs[hl->n++];
+	memset(rec, 0, sizeof(*rec));
+	rec->table = xstrdup(table);
+	rec->key = xstrdup(m->key);
+	rec->where = xstrdup(m->where);
+	rec->n = m->n;
+	rec->res = xcalloc((size_t)m->n + 1, sizeof(*rec->res));
+	for (int k = 0; k < m->n; k++) {
+		struct lres *r = &rec->res[k];
+		r->type = m->res[k].def->type;
+		r->json = json_object_get(m->res[k].json);
+		memcpy(r->uuid, m->res[k].uuid, sizeof(r->uuid));
+		if (m->res[k].if_none_exist) {
+			char q[1200];
+			snprintf(q, sizeof(q), "%s?%s", r->type, m->res[k].if_none_exist);
+			r->query = xstrdup(q);
+		}
+	}
+	if (hl->n >= hl->o.records_per_bundle)
+		return flush(hl, err);
+	return 0;
+}
+
+int httpload_finish(struct httpload *hl, struct dhp_error *err)
+{
+	return hl->n ? flush(hl, err) : 0;
+}
+
+const struct httpload_counts *httpload_counts(const struct httpload *hl)
+{
+	((struct httpload *)(uintptr_t)hl)->c.tokens = hl->auth.fetched;
+	return &hl->c;
+}
+
+void httpload_free(struct httpload *hl)
+{
+	if (!hl)
+		return;
+	free_recs(hl);
+	free(hl->recs);
+	found_clear(hl);
+	hmap_clear(&hl->ccreate);
+	http_free(hl->h);
+	oauth_free(&hl->auth);
+	strbuf_release(&hl->url);
+	strbuf_release(&hl->body);
+	free(hl);
+}
