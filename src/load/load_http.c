@@ -6,6 +6,7 @@
 #include "load/http.h"
 #include "load/load_http.h"
 
+#include <ctype.h>
 #include <json-c/json.h>
 #include <time.h>
 
@@ -57,9 +58,12 @@ static void sleep_s(double s)
 
 /* Send with a bearer token; retries transport errors, 429 and 5xx, and a
  * 401 once with a new token. 0: a final response is in *r. -1: stop the
- * run (credentials refused, or too many consecutive failures). */
+ * run (credentials refused, or too many consecutive failures). 1 (only
+ * with `replan`): no answer arrived, and the request may have been
+ * applied: a transaction must be planned again rather than resent as is,
+ * or resources without conditional create would be created twice. */
 static int fhir_send(struct httpload *hl, const char *method, const char *url, const char *body,
-		     size_t len, struct http_resp *r, struct dhp_error *err)
+		     size_t len, struct http_resp *r, bool replan, struct dhp_error *err)
 {
 	bool renewed = false;
 	for (int attempt = 1;; attempt++) {
@@ -101,6 +105,8 @@ static int fhir_send(struct httpload *hl, const char *method, const char *url, c
 		}
 		hl->c.retries++;
 		sleep_s(http_retry_delay(r, attempt, hl->o.backoff_base, hl->o.backoff_cap));
+		if (replan && r->transport_error)
+			return 1;
 	}
 }
 
@@ -112,7 +118,7 @@ static int read_metadata(struct httpload *hl, struct dhp_error *err)
 	http_resp_init(&r);
 	strbuf_reset(&hl->url);
 	strbuf_addf(&hl->url, "%s/metadata", hl->o.base);
-	int rc = fhir_send(hl, "GET", hl->url.buf, NULL, 0, &r, err);
+	int rc = fhir_send(hl, "GET", hl->url.buf, NULL, 0, &r, false, err);
 	json_object *cs = rc == 0 && r.status == 200 ? json_tokener_parse(r.body.buf) : NULL;
 	json_object *rest, *res;
 	if (rc == 0 && (!cs || !json_object_object_get_ex(cs, "rest", &rest))) {
@@ -226,6 +232,48 @@ static void record_found(struct found *f, json_object *searchset)
 	f->resource = json_object_get(res);
 }
 
+/* Percent-decode s[0..n) into out (a '%' not followed by two hex digits stays). */
+static void pct_decode(const char *s, size_t n, struct strbuf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char hex[3] = {0};
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			hex[0] = s[i + 1];
+			hex[1] = s[i + 2];
+			strbuf_addch(out, (char)strtol(hex, NULL, 16));
+			i += 2;
+		} else {
+			strbuf_addch(out, s[i]);
+		}
+	}
+}
+
+/* "Type?identifier=system|value" (raw, or encoded as ifNoneExist is) as a
+ * search URL with system and value each percent-encoded: a '+', ',' or '&'
+ * in an identifier must not change what is searched. */
+static void search_url(const char *query, struct strbuf *u)
+{
+	const char *eq = strstr(query, "?identifier=");
+	if (!eq) {
+		strbuf_addstr(u, query);
+		return;
+	}
+	const char *val = eq + 12, *bar = strchr(val, '|');
+	strbuf_add(u, query, (size_t)(val - query));
+	struct strbuf part = STRBUF_INIT;
+	if (bar) {
+		pct_decode(val, (size_t)(bar - val), &part);
+		http_urlencode(part.buf, u);
+		strbuf_addstr(u, "%7C");
+		strbuf_reset(&part);
+		val = bar + 1;
+	}
+	pct_decode(val, strlen(val), &part);
+	http_urlencode(part.buf, u);
+	strbuf_release(&part);
+}
+
 /* One batch Bundle of GETs for every query of records [lo, hi). */
 static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
 {
@@ -250,15 +298,7 @@ static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
 		order[n++] = hl->found.slots[i].key;
 		json_object *e = json_object_new_object(), *req = json_object_new_object();
 		struct strbuf u = STRBUF_INIT;
-		const char *q = hl->found.slots[i].key, *bar = strchr(q, '|');
-		/* the search value's '|' must reach the server as %7C */
-		if (bar) {
-			strbuf_add(&u, q, (size_t)(bar - q));
-			strbuf_addstr(&u, "%7C");
-			strbuf_addstr(&u, bar + 1);
-		} else {
-			strbuf_addstr(&u, q);
-		}
+		search_url(hl->found.slots[i].key, &u);
 		json_object_object_add(req, "method", json_object_new_string("GET"));
 		json_object_object_add(req, "url", json_object_new_string(u.buf));
 		strbuf_release(&u);
@@ -270,7 +310,7 @@ static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
 	const char *text = json_object_to_json_string_length(b, JSON_C_TO_STRING_PLAIN, &len);
 	struct http_resp r;
 	http_resp_init(&r);
-	int rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, err);
+	int rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, false, err);
 	json_object_put(b);
 	json_object *resp = rc == 0 && r.status / 100 == 2 ? json_tokener_parse(r.body.buf) : NULL;
 	json_object *rentries;
@@ -453,46 +493,97 @@ static bool conflicting_ids(json_object *ours, json_object *theirs, char *msg, s
 	return false;
 }
 
+/* Replace every reference `from` by `to` in o. */
+static void replace_ref(json_object *o, const char *from, const char *to)
+{
+	if (json_object_is_type(o, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			replace_ref(json_object_array_get_idx(o, i), from, to);
+	} else if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v)
+		{
+			if (streq(k, "reference") && json_object_is_type(v, json_type_string) &&
+			    streq(json_object_get_string(v), from))
+				json_object_object_add(o, "reference", json_object_new_string(to));
+			else
+				replace_ref(v, from, to);
+		}
+	}
+}
+
+/* Resources of a record that already exist are not POSTed (and unchanged
+ * ones not sent at all): the record's urn:uuid references to them become
+ * their Type/id on the server. */
+static void point_at_existing(struct lrec *rec)
+{
+	for (int k = 0; k < rec->n; k++) {
+		const struct lres *t = &rec->res[k];
+		if (!t->id)
+			continue;
+		char from[64], to[300];
+		snprintf(from, sizeof(from), "urn:uuid:%s", t->uuid);
+		snprintf(to, sizeof(to), "%s/%s", t->type, t->id);
+		for (int j = 0; j < rec->n; j++)
+			replace_ref(rec->res[j].json, from, to);
+	}
+}
+
+/* Find what exists for each resource of a record (id and version), reject
+ * the record on ambiguity; false when it was rejected. */
+static bool match_existing(struct httpload *hl, int lo, int hi, struct lrec *rec)
+{
+	char msg[400];
+	for (int k = 0; k < rec->n; k++) {
+		struct lres *r = &rec->res[k];
+		if (!resolve_refs(hl, lo, hi, r->json, msg, sizeof(msg))) {
+			reject(hl, rec, DHP_EREQUIRED, msg, r->type);
+			return false;
+		}
+		struct found *f = r->query ? hmap_gets(&hl->found, r->query) : NULL;
+		free(r->id);
+		free(r->version);
+		r->id = r->version = NULL;
+		r->action = A_POST;
+		if (f && f->matches > 1) {
+			snprintf(msg, sizeof(msg), "%s %s matches %d resources on the server",
+				 r->type, r->query, f->matches);
+			reject(hl, rec, DHP_EKEY, msg, NULL);
+			return false;
+		}
+		if (!f || f->matches == 0 || !f->id)
+			continue;
+		if (conflicting_ids(r->json, f->resource, msg, sizeof(msg))) {
+			reject(hl, rec, DHP_EKEY, msg, f->id);
+			return false;
+		}
+		if (!f->version) {
+			/* a PUT without If-Match is never sent */
+			snprintf(msg, sizeof(msg), "%s/%s: the server gave no version", r->type,
+				 f->id);
+			reject(hl, rec, DHP_EKEY, msg, NULL);
+			return false;
+		}
+		r->id = xstrdup(f->id);
+		r->version = xstrdup(f->version);
+	}
+	return true;
+}
+
+/* Decide per resource: POST, PUT (changed) or nothing (unchanged). */
 static void plan(struct httpload *hl, int lo, int hi)
 {
 	for (int i = lo; i < hi; i++) {
 		struct lrec *rec = &hl->recs[i];
-		for (int k = 0; !rec->done && k < rec->n; k++) {
+		if (rec->done || !match_existing(hl, lo, hi, rec))
+			continue;
+		/* references between the record's own resources first, so that the
+		 * comparison sees what the server stored */
+		point_at_existing(rec);
+		for (int k = 0; k < rec->n; k++) {
 			struct lres *r = &rec->res[k];
-			char msg[400];
-			if (!resolve_refs(hl, lo, hi, r->json, msg, sizeof(msg))) {
-				reject(hl, rec, DHP_EREQUIRED, msg, r->type);
-				break;
-			}
-			struct found *f = r->query ? hmap_gets(&hl->found, r->query) : NULL;
-			free(r->id);
-			free(r->version);
-			r->id = r->version = NULL;
-			if (f && f->matches > 1) {
-				snprintf(msg, sizeof(msg),
-					 "%s %s matches %d resources on the server", r->type,
-					 r->query, f->matches);
-				reject(hl, rec, DHP_EKEY, msg, NULL);
-				break;
-			}
-			if (!f || f->matches == 0 || !f->id) {
-				r->action = A_POST;
-				continue;
-			}
-			if (conflicting_ids(r->json, f->resource, msg, sizeof(msg))) {
-				reject(hl, rec, DHP_EKEY, msg, f->id);
-				break;
-			}
-			r->id = xstrdup(f->id);
-			r->version = f->version ? xstrdup(f->version) : NULL;
-			r->action = same_content(r->json, f->resource) ? A_SAME : A_PUT;
-			if (r->action == A_PUT && !r->version) {
-				/* a PUT without If-Match is never sent */
-				snprintf(msg, sizeof(msg), "%s/%s: the server gave no version",
-					 r->type, f->id);
-				reject(hl, rec, DHP_EKEY, msg, NULL);
-				break;
-			}
+			const struct found *f = r->id ? hmap_gets(&hl->found, r->query) : NULL;
+			if (f)
+				r->action = same_content(r->json, f->resource) ? A_SAME : A_PUT;
 		}
 	}
 }
@@ -661,8 +752,11 @@ static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct
 		    tx, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		struct http_resp r;
 		http_resp_init(&r);
-		rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, err);
-		if (rc == 0 && r.status / 100 == 2) {
+		rc = fhir_send(hl, "POST", hl->o.base, text, len, &r, true, err);
+		if (rc == 1) {
+			/* unknown outcome: search again and send only what is missing */
+			rc = load_range(hl, lo, hi, conflicts, err);
+		} else if (rc == 0 && r.status / 100 == 2) {
 			count_success(hl, lo, hi, slots, n, r.body.buf);
 		} else if (rc == 0 && r.status == 412 && conflicts < 3) {
 			/* someone changed a resource since we read it: re-read, re-apply */

@@ -670,28 +670,42 @@ static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row,
 	return rc_;
 }
 
-/* "identifier=system|value" from the first identifier with both, URL-safe. */
-static char *if_none_exist(json_object *res)
+static bool has_system_value(json_object *id)
 {
-	json_object *ids, *id, *sys, *val;
+	return id && json_object_object_get_ex(id, "system", NULL) &&
+	       json_object_object_get_ex(id, "value", NULL);
+}
+
+/* The identifier a resource is found by: the official one (a PINFL, say),
+ * else the first with both system and value. */
+static json_object *business_id(json_object *res)
+{
+	json_object *ids, *use, *first = NULL;
 	if (!json_object_object_get_ex(res, "identifier", &ids))
 		return NULL;
-	id = ids;
-	if (json_object_is_type(ids, json_type_array)) {
-		/* the official identifier (a PINFL, say) is the business key, else the first */
-		id = json_object_array_get_idx(ids, 0);
-		for (size_t i = 0; i < json_object_array_length(ids); i++) {
-			json_object *use, *x = json_object_array_get_idx(ids, i);
-			if (x && json_object_object_get_ex(x, "use", &use) &&
-			    streq(json_object_get_string(use), "official")) {
-				id = x;
-				break;
-			}
-		}
+	if (!json_object_is_type(ids, json_type_array))
+		return has_system_value(ids) ? ids : NULL;
+	for (size_t i = 0; i < json_object_array_length(ids); i++) {
+		json_object *x = json_object_array_get_idx(ids, i);
+		if (!has_system_value(x))
+			continue;
+		if (json_object_object_get_ex(x, "use", &use) &&
+		    streq(json_object_get_string(use), "official"))
+			return x;
+		if (!first)
+			first = x;
 	}
-	if (!id || !json_object_object_get_ex(id, "system", &sys) ||
-	    !json_object_object_get_ex(id, "value", &val))
+	return first;
+}
+
+/* "identifier=system|value" of the business identifier, URL-safe. */
+static char *if_none_exist(json_object *res)
+{
+	json_object *id = business_id(res), *sys, *val;
+	if (!id)
 		return NULL;
+	json_object_object_get_ex(id, "system", &sys);
+	json_object_object_get_ex(id, "value", &val);
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, "identifier=");
 	const char *parts[2] = {json_object_get_string(sys), json_object_get_string(val)};
@@ -720,6 +734,42 @@ static json_object *new_resource(const struct mres *r)
 	return res;
 }
 
+/* A resource without a business identifier (system and value) could not be
+ * found again on a re-run and would be created twice. It gets its
+ * deterministic id as an identifier, {"system": "urn:ietf:rfc:3986",
+ * "value": "urn:uuid:..."}, derived from the source record like its
+ * fullUrl, so re-runs find it. Not where the profile allows no more
+ * identifiers, and not for a Patient whose identifier is a Data Absent
+ * Reason (an unidentified patient stays recognisably so). */
+static void add_technical_id(const struct mapped_res *mr, json_object *res)
+{
+	const struct mres *r = mr->def;
+	char path[64];
+	snprintf(path, sizeof(path), "%s.identifier", r->type);
+	const struct pelem *e = profile_elem(r->tabs[0], path, strlen(path));
+	json_object *ids = NULL;
+	json_object_object_get_ex(res, "identifier", &ids);
+	size_t have =
+	    ids && json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+	bool valued = false;
+	for (size_t i = 0; i < have; i++)
+		valued |=
+		    json_object_object_get_ex(json_object_array_get_idx(ids, i), "value", NULL);
+	if (!e || (e->max != -1 && have >= (size_t)e->max) ||
+	    (streq(r->type, "Patient") && have && !valued))
+		return;
+	if (!ids) {
+		ids = json_object_new_array();
+		json_object_object_add(res, "identifier", ids);
+	}
+	char urn[64];
+	snprintf(urn, sizeof(urn), "urn:uuid:%s", mr->uuid);
+	json_object *id = json_object_new_object();
+	json_object_object_add(id, "system", json_object_new_string("urn:ietf:rfc:3986"));
+	json_object_object_add(id, "value", json_object_new_string(urn));
+	json_object_array_add(ids, id);
+}
+
 static int map_resource(struct rec *rc, int i)
 {
 	struct mapped_res *mr = &rc->out->res[i];
@@ -741,6 +791,10 @@ static int map_resource(struct rec *rc, int i)
 	if (fill_dar(rc, r, res))
 		return -1;
 	mr->if_none_exist = if_none_exist(res);
+	if (!mr->if_none_exist) {
+		add_technical_id(mr, res);
+		mr->if_none_exist = if_none_exist(res);
+	}
 	return 0;
 }
 
