@@ -569,9 +569,31 @@ static bool match_existing(struct httpload *hl, int lo, int hi, struct lrec *rec
 	return true;
 }
 
+/* Two records of one batch may build the same resource (two messages about
+ * one patient): only the later one is sent, and the earlier record's
+ * references follow it, so one transaction never creates it twice. */
+struct seen {
+	struct lrec *rec;
+	struct lres *res;
+};
+
+static void supersede(struct seen *prev, const struct lres *r)
+{
+	char from[64], to[300];
+	snprintf(from, sizeof(from), "urn:uuid:%s", prev->res->uuid);
+	if (r->id)
+		snprintf(to, sizeof(to), "%s/%s", r->type, r->id);
+	else
+		snprintf(to, sizeof(to), "urn:uuid:%s", r->uuid);
+	prev->res->action = A_SAME;
+	for (int j = 0; j < prev->rec->n; j++)
+		replace_ref(prev->rec->res[j].json, from, to);
+}
+
 /* Decide per resource: POST, PUT (changed) or nothing (unchanged). */
 static void plan(struct httpload *hl, int lo, int hi)
 {
+	struct hmap seen = HMAP_INIT;
 	for (int i = lo; i < hi; i++) {
 		struct lrec *rec = &hl->recs[i];
 		if (rec->done || !match_existing(hl, lo, hi, rec))
@@ -584,8 +606,19 @@ static void plan(struct httpload *hl, int lo, int hi)
 			const struct found *f = r->id ? hmap_gets(&hl->found, r->query) : NULL;
 			if (f)
 				r->action = same_content(r->json, f->resource) ? A_SAME : A_PUT;
+			if (!r->query)
+				continue;
+			struct hmap_entry *e = hmap_slot(&seen, r->query, strlen(r->query));
+			if (e->value)
+				supersede(e->value, r);
+			else
+				e->value = xmalloc(sizeof(struct seen));
+			*(struct seen *)e->value = (struct seen){rec, r};
 		}
 	}
+	for (size_t i = 0; i < seen.nslots; i++)
+		free(seen.slots[i].value);
+	hmap_clear(&seen);
 }
 
 /* ---- per batch: the transaction --------------------------------------------- */
