@@ -144,6 +144,23 @@ static int xf_fail(const struct rec *rc, const struct mres *r, const struct mrow
 	return -1;
 }
 
+static void base64(const char *s, size_t n, struct strbuf *out)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63],
+			     i + 1 < n ? tab[v >> 6 & 63] : '=', i + 2 < n ? tab[v & 63] : '='};
+		strbuf_add(out, q, 4);
+	}
+}
+
 /* Apply one transform; the result goes to the scratch buffer not holding the input. */
 static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row,
 		    const struct xform *x, struct val *v)
@@ -254,6 +271,11 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 		v->kind = K_STRING;
 		break;
 	}
+	case XF_BASE64:
+		/* Attachment.data: the text as UTF-8 bytes, base64 (RFC 4648) */
+		base64(v->s, v->n, out);
+		v->kind = K_STRING;
+		break;
 	case XF_REF:
 		/* The value stays the identifier value; emit_value builds the Reference. */
 		v->kind = K_REFERENCE;

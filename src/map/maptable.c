@@ -288,7 +288,7 @@ static const struct xf_def xf_defs[] = {
     {"date", XF_DATE, 0, 0},	   {"datetime", XF_DATETIME, 0, 1}, {"decimal", XF_DECIMAL, 0, 0},
     {"integer", XF_INTEGER, 0, 0}, {"boolean", XF_BOOLEAN, 0, 0},   {"code", XF_CODE, 1, 2},
     {"map", XF_MAP, 1, 64},	   {"concat", XF_CONCAT, 1, 16},    {"default", XF_DEFAULT, 1, 1},
-    {"split", XF_SPLIT, 2, 2},	   {"ref", XF_REF, 2, 2},
+    {"split", XF_SPLIT, 2, 2},	   {"ref", XF_REF, 2, 2},	    {"base64", XF_BASE64, 0, 0},
 };
 
 static const struct codetable *get_codetable(struct pfile *pf, const struct operand *name)
@@ -412,10 +412,11 @@ static int parse_xform(struct pfile *pf, struct lex *lx, struct xform *x)
 		if (streq(xf_defs[i].name, name))
 			def = &xf_defs[i];
 	if (!def) {
-		fail_at(pf, x->col, DHP_ETRANSFORM,
-			"unknown transform '%s' (expected trim, upper, lower, date, datetime, "
-			"decimal, integer, boolean, code, map, concat, default, split, ref)",
-			name);
+		fail_at(
+		    pf, x->col, DHP_ETRANSFORM,
+		    "unknown transform '%s' (expected trim, upper, lower, date, datetime, "
+		    "decimal, integer, boolean, code, map, concat, default, split, ref, base64)",
+		    name);
 		free(name);
 		return -1;
 	}

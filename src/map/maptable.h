@@ -46,6 +46,7 @@ enum xf_kind {
 	XF_DEFAULT,
 	XF_SPLIT,
 	XF_REF, /* conditional reference to a resource of another record */
+	XF_BASE64,
 };
 
 struct xform {

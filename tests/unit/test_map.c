@@ -173,6 +173,20 @@ static void test_values_and_compaction(void)
 	CU_ASSERT_STR(out.where, "people:7");
 }
 
+static void test_base64(void)
+{
+	static const char m[] = HEAD "@resource Patient\n"
+				     "identifier[0].value  id\n"
+				     "photo[0].data  dob  base64\n";
+	struct dhp_error err = DHP_ERROR_INIT;
+	const char *v1[] = {"1", NULL, NULL, "Oʻzbek", NULL, NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v1, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "photo[0].data"), "\"T8q7emJlaw==\"");
+	const char *v2[] = {"1", NULL, NULL, "ab", NULL, NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v2, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "photo[0].data"), "\"YWI=\"");
+}
+
 static void test_deterministic_ids(void)
 {
 	const char *vals[] = {"7", "31234567890123", NULL, NULL, "F", NULL, NULL, NULL, NULL};
@@ -300,6 +314,7 @@ static int teardown(void)
 static CU_TestInfo tests[] = {
     {"values, guards and array compaction", test_values_and_compaction},
     {"deterministic urn:uuid", test_deterministic_ids},
+    {"base64", test_base64},
     {"data absent reason", test_dar_on_complex_and_choice},
     {"rejects are located", test_rejects},
     CU_TEST_INFO_NULL,
