@@ -13,7 +13,7 @@ PACKAGES=(
 	build-essential cmake pkg-config clang
 	libpq-dev libjson-c-dev libxml2-dev libcurl4-openssl-dev libcunit1-dev libsqlite3-dev
 	libinih-dev uuid-dev libssl-dev libmicrohttpd-dev
-	postgresql postgresql-client unzip ca-certificates tzdata groff-base
+	postgresql postgresql-client unzip ca-certificates tzdata groff-base curl
 )
 PACKAGES+=("$@")
 

@@ -5,6 +5,7 @@
 use_pg
 scratch
 SERVER=${DHP_BINDIR}/dhp-testserver
+command -v curl >/dev/null || fail "curl is needed to read the test server's statistics"
 [ -x "$SERVER" ] || { echo "no $SERVER"; exit 77; }
 SECRET=s3cr3t-$RANDOM-value
 printf '%s\n' "$SECRET" >"$SCRATCH/secret"
