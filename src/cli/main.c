@@ -46,6 +46,7 @@ static const char usage_text[] =
     "  --token-style STYLE       token request body: form, json or ehealth\n"
     "  --ca-file FILE            CA certificates for TLS (verification stays on)\n"
     "  --state FILE              reserved for the state ledger (accepted, unused)\n"
+    "  --concurrency N           transactions in flight (run; default 4)\n"
     "  -q, --quiet               errors only, no summary\n"
     "  -v, --verbose             also log every rejected record\n"
     "      --no-progress         no progress line on a terminal\n"
@@ -79,6 +80,7 @@ enum {
 	OPT_TOKEN_STYLE,
 	OPT_CA_FILE,
 	OPT_STATE,
+	OPT_CONCURRENCY,
 };
 
 static const struct option long_opts[] = {
@@ -94,6 +96,7 @@ static const struct option long_opts[] = {
     {"token-style", required_argument, NULL, OPT_TOKEN_STYLE},
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"state", required_argument, NULL, OPT_STATE},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"mappings", required_argument, NULL, OPT_MAPPINGS},
     {"profiles", required_argument, NULL, OPT_PROFILES},
     {"terminology", required_argument, NULL, OPT_TERMINOLOGY},
@@ -128,6 +131,7 @@ static const struct {
     {OPT_TOKEN_STYLE, "target", "token_style"},
     {OPT_CA_FILE, "target", "ca_file"},
     {OPT_STATE, "target", "state"},
+    {OPT_CONCURRENCY, "target", "concurrency"},
     {OPT_MAPPINGS, "mapping", "dir"},
     {OPT_PROFILES, "mapping", "profiles"},
     {OPT_TERMINOLOGY, "mapping", "terminology"},

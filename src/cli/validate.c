@@ -141,6 +141,9 @@ static int run_stream(struct run *R, int i, struct dhp_error *err)
 		if (R->o->progress && (R->rep.extracted & 1023) == 0)
 			progress(&R->rep, st->table, R->t0, false);
 	}
+	/* the next stream may refer to this one's resources: wait until loaded */
+	if (got >= 0 && R->hl && httpload_barrier(R->hl, err))
+		return -1;
 	if (R->o->progress)
 		progress(&R->rep, st->table, R->t0, true);
 	if (got < 0)

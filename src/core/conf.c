@@ -69,6 +69,7 @@ static const struct key_def keys[] = {
     {"target", "ca_file", PATH, F(ca_file)},
     {"target", "state", PATH, F(state)},
     {"target", "timeout", INT, F(timeout)},
+    {"target", "concurrency", INT, F(concurrency)},
     {"target", "max_attempts", INT, F(max_attempts)},
     {"target", "max_failures", INT, F(max_failures)},
 };

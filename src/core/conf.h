@@ -7,7 +7,8 @@
  *   [mapping]  dir, profiles, terminology, timezone
  *   [output]   dir, records_per_bundle, rejects, report
  *   [target]   base, token_url, client_id, client_secret_file, client_secret_env,
- *              scope, token_style, ca_file, timeout, max_attempts, max_failures, state
+ *              scope, token_style, ca_file, timeout, concurrency, max_attempts,
+ *              max_failures, state
  *
  * Unknown sections or keys and malformed values are errors naming
  * FILE:LINE. Relative paths are taken relative to the job file's directory,
@@ -49,6 +50,7 @@ struct job_conf {
 	char *ca_file;
 	char *state;
 	int timeout;
+	int concurrency;
 	int max_attempts;
 	int max_failures;
 };

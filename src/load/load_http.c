@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <pthread.h>
 #include <time.h>
 
 enum action { A_POST, A_PUT, A_SAME };
@@ -35,18 +36,29 @@ struct found {
 	json_object *resource;
 };
 
-struct httpload {
+struct httpload;
+
+/* One connection and the batch it is loading. Workers run in their own
+ * threads; everything shared (token, counters, rejects, claims) is in the
+ * struct httpload they point to, behind its mutex. */
+struct worker {
 	struct httpload_opts o;
+	struct httpload *pool;
 	struct http *h;
-	struct oauth auth;
-	struct hmap ccreate; /* type -> non-NULL when conditionalCreate is declared */
-	struct lrec *recs;
+	struct oauth *auth;   /* shared: lock the pool to use it */
+	struct hmap *ccreate; /* shared, read-only: types with conditionalCreate */
+	struct lrec *recs;    /* the batch */
 	int n, alloc;
-	struct hmap found; /* query -> struct found* (per batch) */
-	struct httpload_counts c;
+	struct hmap found;	  /* query -> struct found* (per batch) */
+	struct httpload_counts c; /* this batch's counts, added to the pool's at its end */
 	int consecutive_failures;
 	struct strbuf url, body;
 };
+
+static int pool_bearer(struct worker *w, char *header, size_t len, bool *fatal,
+		       struct dhp_error *err);
+static void pool_invalidate(struct worker *w);
+static void pool_reject(struct worker *w, const struct lrec *rec, const struct dhp_error *why);
 
 static void sleep_s(double s)
 {
@@ -62,27 +74,25 @@ static void sleep_s(double s)
  * with `replan`): no answer arrived, and the request may have been
  * applied: a transaction must be planned again rather than resent as is,
  * or resources without conditional create would be created twice. */
-static int fhir_send(struct httpload *hl, const char *method, const char *url, const char *body,
+static int fhir_send(struct worker *hl, const char *method, const char *url, const char *body,
 		     size_t len, struct http_resp *r, bool replan, struct dhp_error *err)
 {
 	bool renewed = false;
 	for (int attempt = 1;; attempt++) {
-		const char *token;
+		char auth[4200];
 		bool fatal;
-		if (oauth_bearer(&hl->auth, hl->h, &token, &fatal, err)) {
+		if (pool_bearer(hl, auth, sizeof(auth), &fatal, err)) {
 			if (fatal)
 				return -1;
 			r->transport_error = true; /* the token endpoint is down: retry */
 		} else {
-			char auth[4200];
-			snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
 			const char *headers[] = {auth, "Accept: application/fhir+json",
 						 "Content-Type: application/fhir+json", NULL};
 			hl->c.requests++;
 			http_request(hl->h, method, url, headers, body, len, r, err);
 			memset(auth, 0, sizeof(auth));
 			if (r->status == 401 && !renewed) {
-				oauth_invalidate(&hl->auth);
+				pool_invalidate(hl);
 				renewed = true;
 				attempt--;
 				continue;
@@ -112,7 +122,7 @@ static int fhir_send(struct httpload *hl, const char *method, const char *url, c
 
 /* ---- start: token and metadata --------------------------------------------- */
 
-static int read_metadata(struct httpload *hl, struct dhp_error *err)
+static int read_metadata(struct worker *hl, struct dhp_error *err)
 {
 	struct http_resp r;
 	http_resp_init(&r);
@@ -133,7 +143,7 @@ static int read_metadata(struct httpload *hl, struct dhp_error *err)
 				    json_object_object_get_ex(e, "conditionalCreate", &cc) &&
 				    json_object_get_boolean(cc)) {
 					const char *ty = json_object_get_string(t);
-					hmap_put(&hl->ccreate, ty, strlen(ty), hl);
+					hmap_put(hl->ccreate, ty, strlen(ty), hl);
 				}
 			}
 	}
@@ -142,39 +152,9 @@ static int read_metadata(struct httpload *hl, struct dhp_error *err)
 	return rc;
 }
 
-struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,
-			       struct dhp_error *err)
-{
-	struct httpload *hl = xcalloc(1, sizeof(*hl));
-	hl->o = *o;
-	if (hl->o.max_attempts < 1)
-		hl->o.max_attempts = 6;
-	if (hl->o.max_failures < 1)
-		hl->o.max_failures = 10;
-	if (hl->o.backoff_base <= 0)
-		hl->o.backoff_base = 0.5;
-	if (hl->o.backoff_cap <= 0)
-		hl->o.backoff_cap = 30;
-	if (hl->o.records_per_bundle < 1)
-		hl->o.records_per_bundle = 50;
-	hl->auth = *auth;
-	memset(auth, 0, sizeof(*auth));
-	hl->h = http_new(o->ca_file, o->timeout_s);
-	strbuf_init(&hl->url, 0);
-	strbuf_init(&hl->body, 0);
-	const char *token;
-	bool fatal;
-	/* A refused token request stops everything before data is sent. */
-	if (oauth_bearer(&hl->auth, hl->h, &token, &fatal, err) || read_metadata(hl, err)) {
-		httpload_free(hl);
-		return NULL;
-	}
-	return hl;
-}
-
 /* ---- per batch: find what exists ------------------------------------------- */
 
-static void found_clear(struct httpload *hl)
+static void found_clear(struct worker *hl)
 {
 	for (size_t i = 0; i < hl->found.nslots; i++) {
 		struct found *f = hl->found.slots[i].value;
@@ -188,7 +168,7 @@ static void found_clear(struct httpload *hl)
 	hmap_clear(&hl->found);
 }
 
-static void want(struct httpload *hl, const char *query)
+static void want(struct worker *hl, const char *query)
 {
 	struct hmap_entry *e = hmap_slot(&hl->found, query, strlen(query));
 	if (!e->value)
@@ -196,7 +176,7 @@ static void want(struct httpload *hl, const char *query)
 }
 
 /* Conditional references ("Type?identifier=...") anywhere in a resource. */
-static void collect_refs(struct httpload *hl, json_object *o)
+static void collect_refs(struct worker *hl, json_object *o)
 {
 	if (json_object_is_type(o, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(o); i++)
@@ -275,7 +255,7 @@ static void search_url(const char *query, struct strbuf *u)
 }
 
 /* One batch Bundle of GETs for every query of records [lo, hi). */
-static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
+static int lookup(struct worker *hl, int lo, int hi, struct dhp_error *err)
 {
 	found_clear(hl);
 	for (int i = lo; i < hi; i++)
@@ -334,21 +314,20 @@ static int lookup(struct httpload *hl, int lo, int hi, struct dhp_error *err)
 
 /* ---- per batch: decide what to send ----------------------------------------- */
 
-static void reject(struct httpload *hl, struct lrec *rec, enum dhp_code code, const char *msg,
+static void reject(struct worker *hl, struct lrec *rec, enum dhp_code code, const char *msg,
 		   const char *detail)
 {
 	struct dhp_error why = DHP_ERROR_INIT;
 	dhp_fail(&why, code, rec->where, "%s", msg);
 	if (detail)
 		dhp_detail(&why, "%s", detail);
-	if (hl->o.reject)
-		hl->o.reject(hl->o.reject_ctx, rec->table, rec->key, &why);
+	pool_reject(hl, rec, &why);
 	rec->done = true;
 	hl->c.rejected++;
 }
 
 /* The urn:uuid of a resource of this batch with that business identifier. */
-static const char *batch_urn(struct httpload *hl, int lo, int hi, const char *query)
+static const char *batch_urn(struct worker *hl, int lo, int hi, const char *query)
 {
 	for (int i = lo; i < hi; i++)
 		for (int k = 0; !hl->recs[i].done && k < hl->recs[i].n; k++)
@@ -359,8 +338,7 @@ static const char *batch_urn(struct httpload *hl, int lo, int hi, const char *qu
 
 /* Rewrite conditional references to Type/id (or urn:uuid); false when one
  * has no target (msg says which). */
-static bool resolve_refs(struct httpload *hl, int lo, int hi, json_object *o, char *msg,
-			 size_t mlen)
+static bool resolve_refs(struct worker *hl, int lo, int hi, json_object *o, char *msg, size_t mlen)
 {
 	if (json_object_is_type(o, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(o); i++)
@@ -530,7 +508,7 @@ static void point_at_existing(struct lrec *rec)
 
 /* Find what exists for each resource of a record (id and version), reject
  * the record on ambiguity; false when it was rejected. */
-static bool match_existing(struct httpload *hl, int lo, int hi, struct lrec *rec)
+static bool match_existing(struct worker *hl, int lo, int hi, struct lrec *rec)
 {
 	char msg[400];
 	for (int k = 0; k < rec->n; k++) {
@@ -591,7 +569,7 @@ static void supersede(struct seen *prev, const struct lres *r)
 }
 
 /* Decide per resource: POST, PUT (changed) or nothing (unchanged). */
-static void plan(struct httpload *hl, int lo, int hi)
+static void plan(struct worker *hl, int lo, int hi)
 {
 	struct hmap seen = HMAP_INIT;
 	for (int i = lo; i < hi; i++) {
@@ -655,7 +633,7 @@ struct slot {
 };
 
 /* The transaction for records [lo, hi); *slots maps its entries back. */
-static json_object *build_tx(struct httpload *hl, int lo, int hi, struct slot **slots, int *n)
+static json_object *build_tx(struct worker *hl, int lo, int hi, struct slot **slots, int *n)
 {
 	json_object *b = json_object_new_object(), *entries = json_object_new_array();
 	json_object_object_add(b, "resourceType", json_object_new_string("Bundle"));
@@ -684,7 +662,7 @@ static json_object *build_tx(struct httpload *hl, int lo, int hi, struct slot **
 				json_object_object_add(req, "ifMatch", json_object_new_string(buf));
 			} else {
 				json_object_object_add(req, "url", json_object_new_string(r->type));
-				if (r->query && hmap_gets(&hl->ccreate, r->type))
+				if (r->query && hmap_gets(hl->ccreate, r->type))
 					json_object_object_add(
 					    req, "ifNoneExist",
 					    json_object_new_string(strchr(r->query, '?') + 1));
@@ -699,7 +677,7 @@ static json_object *build_tx(struct httpload *hl, int lo, int hi, struct slot **
 }
 
 /* Count a successful transaction-response, record by record. */
-static void count_success(struct httpload *hl, int lo, int hi, const struct slot *slots, int n,
+static void count_success(struct worker *hl, int lo, int hi, const struct slot *slots, int n,
 			  const char *body)
 {
 	json_object *resp = json_tokener_parse(body), *entries = NULL;
@@ -740,10 +718,10 @@ static void count_success(struct httpload *hl, int lo, int hi, const struct slot
 	json_object_put(resp);
 }
 
-static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct dhp_error *err);
+static int load_range(struct worker *hl, int lo, int hi, int conflicts, struct dhp_error *err);
 
 /* 4xx: isolate the failing records by halving; a single one is rejected. */
-static int bisect(struct httpload *hl, int lo, int hi, long status, const char *body,
+static int bisect(struct worker *hl, int lo, int hi, long status, const char *body,
 		  struct dhp_error *err)
 {
 	int live = 0, only = -1;
@@ -766,7 +744,7 @@ static int bisect(struct httpload *hl, int lo, int hi, long status, const char *
 	return load_range(hl, mid, hi, 0, err);
 }
 
-static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct dhp_error *err)
+static int load_range(struct worker *hl, int lo, int hi, int conflicts, struct dhp_error *err)
 {
 	if (lo >= hi)
 		return 0;
@@ -807,12 +785,68 @@ static int load_range(struct httpload *hl, int lo, int hi, int conflicts, struct
 	return rc;
 }
 
-/* ---- queueing ------------------------------------------------------------------ */
+/* ---- the pool: batches, workers, claims -------------------------------------- */
 
-static void free_recs(struct httpload *hl)
+/* A batch of records waiting for a worker. */
+struct batch {
+	struct lrec *recs;
+	int n, alloc;
+	struct batch *next;
+};
+
+struct httpload {
+	struct httpload_opts o;
+	struct oauth auth;
+	struct hmap ccreate;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct worker *workers;
+	pthread_t *threads;
+	int nworkers, started;
+	struct batch *filling;		   /* the batch httpload_add fills */
+	struct batch *queue, **queue_tail; /* waiting for a worker */
+	int queued, busy;
+	bool quit, failed;
+	struct dhp_error err;	/* the first fatal error of a worker */
+	struct hmap **inflight; /* business identifiers of each worker's batch, or NULL */
+	struct httpload_counts c;
+};
+
+static int pool_bearer(struct worker *w, char *header, size_t len, bool *fatal,
+		       struct dhp_error *err)
 {
-	for (int i = 0; i < hl->n; i++) {
-		struct lrec *rec = &hl->recs[i];
+	struct httpload *p = w->pool;
+	const char *token;
+	pthread_mutex_lock(&p->mu);
+	/* the cached token may be replaced by another worker: copy it while locked */
+	int rc = oauth_bearer(&p->auth, w->h, &token, fatal, err);
+	if (rc == 0)
+		snprintf(header, len, "Authorization: Bearer %s", token);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static void pool_invalidate(struct worker *w)
+{
+	pthread_mutex_lock(&w->pool->mu);
+	oauth_invalidate(&w->pool->auth);
+	pthread_mutex_unlock(&w->pool->mu);
+}
+
+static void pool_reject(struct worker *w, const struct lrec *rec, const struct dhp_error *why)
+{
+	struct httpload *p = w->pool;
+	if (!p->o.reject)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->o.reject(p->o.reject_ctx, rec->table, rec->key, why);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void free_recs(struct lrec *recs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct lrec *rec = &recs[i];
 		for (int k = 0; k < rec->n; k++) {
 			json_object_put(rec->res[k].json);
 			free(rec->res[k].query);
@@ -824,25 +858,213 @@ static void free_recs(struct httpload *hl)
 		free(rec->key);
 		free(rec->where);
 	}
-	hl->n = 0;
 }
 
-static int flush(struct httpload *hl, struct dhp_error *err)
+/* Business identifiers a batch creates or refers to. Two batches sharing
+ * one must not be in flight together: each would find it absent and create
+ * it. */
+static void batch_keys(const struct batch *b, struct hmap *keys)
 {
-	int rc = load_range(hl, 0, hl->n, 0, err);
-	free_recs(hl);
-	found_clear(hl);
-	return rc;
+	for (int i = 0; i < b->n; i++)
+		for (int k = 0; k < b->recs[i].n; k++)
+			if (b->recs[i].res[k].query)
+				hmap_put(keys, b->recs[i].res[k].query,
+					 strlen(b->recs[i].res[k].query), (void *)(uintptr_t)b);
 }
 
-int httpload_add(struct httpload *hl, const struct mapped *m, const char *table,
-		 struct dhp_error *err)
+static bool keys_free(const struct httpload *p, const struct hmap *keys)
 {
-	if (hl->n == hl->alloc) {
-		hl->alloc = hl->alloc ? hl->alloc * 2 : 64;
-		hl->recs = xrealloc(hl->recs, (size_t)hl->alloc * sizeof(*hl->recs));
+	for (int w = 0; w < p->nworkers; w++)
+		for (size_t i = 0; p->inflight[w] && i < keys->nslots; i++)
+			if (keys->slots[i].key &&
+			    hmap_get(p->inflight[w], keys->slots[i].key, keys->slots[i].keylen))
+				return false;
+	return true;
+}
+
+static void add_counts(struct httpload_counts *to, const struct httpload_counts *c)
+{
+	to->loaded += c->loaded;
+	to->unchanged += c->unchanged;
+	to->rejected += c->rejected;
+	to->created += c->created;
+	to->updated += c->updated;
+	to->same += c->same;
+	to->requests += c->requests;
+	to->retries += c->retries;
+}
+
+/* Load one batch on worker w (called without the lock). */
+static void run_batch(struct worker *w, struct batch *b)
+{
+	struct httpload *p = w->pool;
+	struct hmap keys = HMAP_INIT;
+	batch_keys(b, &keys);
+	pthread_mutex_lock(&p->mu);
+	while (!keys_free(p, &keys))
+		pthread_cond_wait(&p->cv, &p->mu);
+	int slot = (int)(w - p->workers);
+	p->inflight[slot] = &keys;
+	bool failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+
+	struct dhp_error err = DHP_ERROR_INIT;
+	int rc = 0;
+	memset(&w->c, 0, sizeof(w->c));
+	w->recs = b->recs;
+	w->n = b->n;
+	if (!failed)
+		rc = load_range(w, 0, w->n, 0, &err);
+	found_clear(w);
+
+	pthread_mutex_lock(&p->mu);
+	p->inflight[slot] = NULL;
+	pthread_cond_broadcast(&p->cv);
+	add_counts(&p->c, &w->c);
+	if (rc && !p->failed) {
+		p->failed = true;
+		p->err = err;
 	}
-	struct lrec *rec = &hl->recs[hl->n++];
+	pthread_mutex_unlock(&p->mu);
+	hmap_clear(&keys);
+	free_recs(b->recs, b->n);
+	free(b->recs);
+	free(b);
+	w->recs = NULL;
+	w->n = 0;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct httpload *p = w->pool;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->queue && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->queue)
+			break;
+		struct batch *b = p->queue;
+		p->queue = b->next;
+		if (!p->queue)
+			p->queue_tail = &p->queue;
+		p->queued--;
+		p->busy++;
+		pthread_mutex_unlock(&p->mu);
+		run_batch(w, b);
+		pthread_mutex_lock(&p->mu);
+		p->busy--;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void worker_init(struct worker *w, struct httpload *p)
+{
+	memset(w, 0, sizeof(*w));
+	w->o = p->o;
+	w->pool = p;
+	w->h = http_new(p->o.ca_file, p->o.timeout_s);
+	w->auth = &p->auth;
+	w->ccreate = &p->ccreate;
+	strbuf_init(&w->url, 0);
+	strbuf_init(&w->body, 0);
+}
+
+static void worker_release(struct worker *w)
+{
+	found_clear(w);
+	http_free(w->h);
+	strbuf_release(&w->url);
+	strbuf_release(&w->body);
+}
+
+struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,
+			       struct dhp_error *err)
+{
+	struct httpload *p = xcalloc(1, sizeof(*p));
+	p->o = *o;
+	if (p->o.max_attempts < 1)
+		p->o.max_attempts = 6;
+	if (p->o.max_failures < 1)
+		p->o.max_failures = 10;
+	if (p->o.backoff_base <= 0)
+		p->o.backoff_base = 0.5;
+	if (p->o.backoff_cap <= 0)
+		p->o.backoff_cap = 30;
+	if (p->o.records_per_bundle < 1)
+		p->o.records_per_bundle = 50;
+	p->nworkers = p->o.concurrency > 0 ? p->o.concurrency : 4;
+	p->auth = *auth;
+	memset(auth, 0, sizeof(*auth));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->queue_tail = &p->queue;
+	p->workers = xcalloc((size_t)p->nworkers, sizeof(*p->workers));
+	p->threads = xcalloc((size_t)p->nworkers, sizeof(*p->threads));
+	p->inflight = xcalloc((size_t)p->nworkers, sizeof(*p->inflight));
+	for (int i = 0; i < p->nworkers; i++)
+		worker_init(&p->workers[i], p);
+	/* A refused token request stops everything before data is sent. */
+	char header[4200];
+	bool fatal;
+	if (pool_bearer(&p->workers[0], header, sizeof(header), &fatal, err) ||
+	    read_metadata(&p->workers[0], err)) {
+		httpload_free(p);
+		return NULL;
+	}
+	memset(header, 0, sizeof(header));
+	for (; p->started < p->nworkers; p->started++)
+		if (pthread_create(&p->threads[p->started], NULL, worker_main,
+				   &p->workers[p->started])) {
+			dhp_fail(err, DHP_EIO, "loader", "cannot start worker threads");
+			httpload_free(p);
+			return NULL;
+		}
+	return p;
+}
+
+/* Hand the filling batch to the workers; waits while every worker has one
+ * queued already (bounded memory). */
+static void submit(struct httpload *p)
+{
+	struct batch *b = p->filling;
+	if (!b || !b->n)
+		return;
+	p->filling = NULL;
+	pthread_mutex_lock(&p->mu);
+	while (p->queued >= p->nworkers && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	*p->queue_tail = b;
+	p->queue_tail = &b->next;
+	p->queued++;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int check_failed(struct httpload *p, struct dhp_error *err)
+{
+	pthread_mutex_lock(&p->mu);
+	bool failed = p->failed;
+	if (failed)
+		*err = p->err;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? -1 : 0;
+}
+
+int httpload_add(struct httpload *p, struct mapped *m, const char *table, struct dhp_error *err)
+{
+	if (check_failed(p, err))
+		return -1;
+	if (!p->filling)
+		p->filling = xcalloc(1, sizeof(*p->filling));
+	struct batch *b = p->filling;
+	if (b->n == b->alloc) {
+		b->alloc = b->alloc ? b->alloc * 2 : 64;
+		b->recs = xrealloc(b->recs, (size_t)b->alloc * sizeof(*b->recs));
+	}
+	struct lrec *rec = &b->recs[b->n++];
 	memset(rec, 0, sizeof(*rec));
 	rec->table = xstrdup(table);
 	rec->key = xstrdup(m->key);
@@ -852,7 +1074,9 @@ int httpload_add(struct httpload *hl, const struct mapped *m, const char *table,
 	for (int k = 0; k < m->n; k++) {
 		struct lres *r = &rec->res[k];
 		r->type = m->res[k].def->type;
-		r->json = json_object_get(m->res[k].json);
+		/* taken, not shared: json-c reference counts are not thread-safe */
+		r->json = m->res[k].json;
+		m->res[k].json = NULL;
 		memcpy(r->uuid, m->res[k].uuid, sizeof(r->uuid));
 		if (m->res[k].if_none_exist) {
 			char q[1200];
@@ -860,33 +1084,64 @@ int httpload_add(struct httpload *hl, const struct mapped *m, const char *table,
 			r->query = xstrdup(q);
 		}
 	}
-	if (hl->n >= hl->o.records_per_bundle)
-		return flush(hl, err);
+	if (b->n >= p->o.records_per_bundle)
+		submit(p);
 	return 0;
 }
 
-int httpload_finish(struct httpload *hl, struct dhp_error *err)
+int httpload_barrier(struct httpload *p, struct dhp_error *err)
 {
-	return hl->n ? flush(hl, err) : 0;
+	submit(p);
+	pthread_mutex_lock(&p->mu);
+	while ((p->queue || p->busy) && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return check_failed(p, err);
 }
 
-const struct httpload_counts *httpload_counts(const struct httpload *hl)
+int httpload_finish(struct httpload *p, struct dhp_error *err)
 {
-	((struct httpload *)(uintptr_t)hl)->c.tokens = hl->auth.fetched;
-	return &hl->c;
+	return httpload_barrier(p, err);
 }
 
-void httpload_free(struct httpload *hl)
+const struct httpload_counts *httpload_counts(const struct httpload *p)
 {
-	if (!hl)
+	struct httpload *q = (struct httpload *)(uintptr_t)p;
+	pthread_mutex_lock(&q->mu);
+	q->c.tokens = q->auth.fetched;
+	pthread_mutex_unlock(&q->mu);
+	return &q->c;
+}
+
+void httpload_free(struct httpload *p)
+{
+	if (!p)
 		return;
-	free_recs(hl);
-	free(hl->recs);
-	found_clear(hl);
-	hmap_clear(&hl->ccreate);
-	http_free(hl->h);
-	oauth_free(&hl->auth);
-	strbuf_release(&hl->url);
-	strbuf_release(&hl->body);
-	free(hl);
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->started; i++)
+		pthread_join(p->threads[i], NULL);
+	for (struct batch *b = p->queue, *next; b; b = next) {
+		next = b->next;
+		free_recs(b->recs, b->n);
+		free(b->recs);
+		free(b);
+	}
+	if (p->filling) {
+		free_recs(p->filling->recs, p->filling->n);
+		free(p->filling->recs);
+		free(p->filling);
+	}
+	for (int i = 0; i < p->nworkers; i++)
+		worker_release(&p->workers[i]);
+	free(p->workers);
+	free(p->threads);
+	free(p->inflight);
+	hmap_clear(&p->ccreate);
+	oauth_free(&p->auth);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
 }

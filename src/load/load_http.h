@@ -44,6 +44,7 @@ struct httpload_opts {
 	const char *ca_file;
 	long timeout_s;
 	int records_per_bundle;
+	int concurrency;     /* transactions in flight (workers, connections); default 4 */
 	int max_attempts;    /* per request, transport/5xx/429 (default 6) */
 	int max_failures;    /* consecutive failed requests before stopping (default 10) */
 	double backoff_base; /* seconds (default 0.5) */
@@ -62,10 +63,14 @@ struct httpload_counts {
  * endpoint or metadata failed; nothing was sent). */
 struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,
 			       struct dhp_error *err);
-/* Queue one record (its resources are shared, not copied); may send. -1 =
- * the run must stop (err says why). */
-int httpload_add(struct httpload *hl, const struct mapped *m, const char *table,
-		 struct dhp_error *err);
+/* Queue one record; its resources are taken from *m (m->res[].json become
+ * NULL). Batches go to `concurrency` workers, each with its own connection;
+ * two batches that share a business identifier are never in flight
+ * together. -1 = the run must stop (err says why). */
+int httpload_add(struct httpload *hl, struct mapped *m, const char *table, struct dhp_error *err);
+/* Send what is queued and wait until the server confirmed all of it (used
+ * between streams: visits refer to the patients loaded before them). */
+int httpload_barrier(struct httpload *hl, struct dhp_error *err);
 int httpload_finish(struct httpload *hl, struct dhp_error *err);
 const struct httpload_counts *httpload_counts(const struct httpload *hl);
 void httpload_free(struct httpload *hl);
