@@ -14,9 +14,10 @@
 //     Quantity with UCUM unit, SN, CWE/CE CodeableConcept, ST/TX/FT string; interpretation, range,
 //     effective date) and a Specimen per SPM.  Code values go through the same CSV code tables as
 //     dhp-import's (mappings/hl7v2/codes);
-//   * fullUrl urn:uuid: UUID v5 (SHA-1) of "table|key|type|name|occurrence" in dhp-import's namespace,
-//     as dhp-import names its resources (PEER_UUID=random: crypto.randomUUID() instead);
-//   * request POST TYPE, ifNoneExist on the first business identifier;
+//   * fullUrl urn:uuid: UUID v5 (SHA-1) of "table|key|FILE:msg#N|type|name|occurrence" in dhp-import's
+//     namespace, as dhp-import names its resources (PEER_UUID=random: crypto.randomUUID() instead);
+//   * request POST TYPE, ifNoneExist on the official identifier, else the first; a resource without
+//     a business identifier gets its own urn:uuid as identifier (system urn:ietf:rfc:3986);
 //   * JSON.stringify, one entry per line as dhp-import lays its bundles out, written to
 //     OUT/bundle-NNNNNN.json through a temporary name and rename() (dhp-import does the same).
 // @medplum/core does NOT decode HL7 escape sequences (Hl7Field.getComponent returns the raw text;
@@ -434,13 +435,30 @@ function uuid(name) {
   const x = h.toString('hex', 0, 16);
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
+// "identifier=system|value" of the official identifier (a PINFL), else of the first one; bytes outside
+// [A-Za-z0-9-._~:/] percent-encoded, as dhp-import does
+const urlPart = (v) => (/^[A-Za-z0-9\-._~:/]*$/.test(v) ? v
+  : [...Buffer.from(v)].map((b) => (/[A-Za-z0-9\-._~:/]/.test(String.fromCharCode(b)) ? String.fromCharCode(b)
+    : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join(''));
 function ifNoneExist(r) {
-  const id = r.identifier?.[0];
-  return id?.system && id.value ? `identifier=${id.system}|${id.value}` : undefined;
+  const id = r.identifier?.find((i) => i.use === 'official') ?? r.identifier?.[0];
+  return id?.system && id.value ? `identifier=${urlPart(id.system)}|${urlPart(id.value)}` : undefined;
+}
+// A resource without a business identifier gets its own id as one ({"system": "urn:ietf:rfc:3986",
+// "value": "urn:uuid:..."}), so that a re-run finds it, as dhp-import does; not where the profile allows
+// no more identifiers (UZ Core Encounter: one), not for a Patient whose identifiers have no value.
+const MAX_IDENTIFIERS = { Encounter: 1 };
+function addTechnicalId(res, id) {
+  const have = res.identifier?.length ?? 0;
+  if (have >= (MAX_IDENTIFIERS[res.resourceType] ?? Infinity)) return;
+  if (res.resourceType === 'Patient' && have && !res.identifier.some((i) => i.value !== undefined)) return;
+  (res.identifier ??= []).push({ system: 'urn:ietf:rfc:3986', value: `urn:uuid:${id}` });
 }
 
 const stats = { messages: 0, bundles: 0, rejected: 0, resources: {}, bytes: 0 };
-function toBundle(msg) {
+// place: "FILE:msg#N", FILE's base name and the message's ordinal in it (dhp-import adds it to the
+// UUID name because senders reuse MSH-10)
+function toBundle(msg, place) {
   const msh = msg.segments[0];
   const key = val(msh, 10);
   if (key === undefined) throw new Error('record has no key: MSH-10 is empty');
@@ -453,7 +471,7 @@ function toBundle(msg) {
   const add = (res) => {
     const t = res.resourceType;
     const n = (occ[t] = (occ[t] ?? -1) + 1);
-    const id = uuid(`hl7v2|${key}|${t}|${rname}|${adt && t !== 'Observation' ? 0 : n}`);
+    const id = uuid(`hl7v2|${key}|${place}|${t}|${rname}|${adt && t !== 'Observation' ? 0 : n}`);
     entries.push({ id, res });
     return { reference: `urn:uuid:${id}` };
   };
@@ -469,14 +487,13 @@ function toBundle(msg) {
       if (segs[i].name !== 'OBR') continue;
       const obr = segs[i];
       const dr = { resourceType: 'DiagnosticReport' };
-      const drRef = add(dr);
+      add(dr); // its id before its results', as dhp-import numbers them
       const results = [], specimens = [];
       for (let j = i + 1; j < segs.length && segs[j].name !== 'OBR'; j++) {
         if (segs[j].name === 'OBX') results.push(add(observation(obr, segs[j], refs)));
         else if (segs[j].name === 'SPM') specimens.push(add(specimen(msh, segs[j], refs)));
       }
       Object.assign(dr, diagnosticReport(msh, obr, { ...refs, results, specimens }));
-      void drRef;
     }
   } else {
     for (const obx of msg.getAllSegments('OBX')) add(observation(undefined, obx, refs));
@@ -486,7 +503,11 @@ function toBundle(msg) {
   entries.forEach((e, k) => {
     const res = clean(e.res);
     const req = { method: 'POST', url: res.resourceType };
-    const ine = ifNoneExist(res);
+    let ine = ifNoneExist(res);
+    if (!ine) {
+      addTechnicalId(res, e.id);
+      ine = ifNoneExist(res);
+    }
     if (ine) req.ifNoneExist = ine;
     out += `    ${JSON.stringify({ fullUrl: `urn:uuid:${e.id}`, resource: res, request: req })}${k + 1 < entries.length ? ',' : ''}\n`;
     stats.resources[res.resourceType] = (stats.resources[res.resourceType] ?? 0) + 1;
@@ -497,14 +518,17 @@ function toBundle(msg) {
 mkdirSync(outDir, { recursive: true });
 for (const f of files) {
   const text = readFileSync(f, 'utf8');
+  const base = f.slice(f.lastIndexOf('/') + 1);
+  let ordinal = 0;
   // messages start at an MSH segment (segments end in CR; LF and CRLF are accepted as well)
   for (const m of text.split(/[\r\n]+(?=MSH\|)/)) {
     const t = m.replace(/[\r\n]+$/, '');
     if (!t) continue;
     stats.messages++;
+    ordinal++;
     let json;
     try {
-      json = toBundle(Hl7Message.parse(t));
+      json = toBundle(Hl7Message.parse(t), `${base}:msg#${ordinal}`);
     } catch (e) {
       stats.rejected++;
       if (stats.rejected <= 5) console.error(`peer: ${f}: message ${stats.messages}: ${e.message}`);

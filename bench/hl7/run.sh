@@ -59,11 +59,14 @@ isnum() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 isnum "$MESSAGES" || die "BENCH_MESSAGES must be a positive integer (got '$MESSAGES')"
 isnum "$PER_FILE" || die "BENCH_PER_FILE must be a positive integer (got '$PER_FILE')"
 isnum "$RUNS" || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
-[[ $ORU_PCT =~ ^[0-9]+$ ]] && [ "$ORU_PCT" -le 100 ] || die "BENCH_ORU_PERCENT must be 0..100 (got '$ORU_PCT')"
+if ! [[ $ORU_PCT =~ ^[0-9]+$ ]] || [ "$ORU_PCT" -gt 100 ]; then
+	die "BENCH_ORU_PERCENT must be 0..100 (got '$ORU_PCT')"
+fi
 [[ $CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a core number (got '$CPU')"
 [ -x "$DHP" ] || die "$DHP is not executable (build first: cmake --build build -j2, or set DHP_IMPORT)"
-[ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 ||
+if ! { [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1; }; then
 	die "GNU time is needed as /usr/bin/time for CPU times and peak RSS (Debian: apt-get install time)"
+fi
 command -v taskset >/dev/null || die "taskset not found (Debian: util-linux)"
 taskset -c "$CPU" true 2>/dev/null || die "cannot pin to core $CPU (BENCH_CPU)"
 command -v node >/dev/null || die "node not found (Node.js >= 20)"
@@ -142,7 +145,7 @@ fi
 need_kb=$((MESSAGES * (RUNS + 1) * 2 * 9))
 # On tmpfs a run's bundles are deleted as soon as it is checked (nothing to fear there, and they are
 # memory); elsewhere they are kept until the end (ext4 slows file creation right after mass deletes).
-OUT_FS=$(stat -f -c %T "$OUTBASE" 2>/dev/null || echo unknown)
+OUT_FS=$(findmnt -n -f -o FSTYPE -T "$OUTBASE" 2>/dev/null || stat -f -c %T "$OUTBASE" 2>/dev/null || echo unknown)
 if [ "$OUT_FS" = tmpfs ]; then
 	need_kb=$((MESSAGES * 2 * 9))
 fi
@@ -150,6 +153,13 @@ avail_kb=$(df -Pk "$OUTBASE" | awk 'NR == 2 { print $4 }')
 [ "${avail_kb:-0}" -ge "$need_kb" ] ||
 	say "warning: $OUTBASE has $((avail_kb / 1024)) MB free, the bundles need ~$((need_kb / 1024)) MB"
 say "scratch $WORK, bundles under $OUTBASE ($OUT_FS)"
+
+# Copies of the binary and the mapping set: a rebuild or an edit during the benchmark must not change
+# what is measured.
+cp "$DHP" "$WORK/dhp-import"
+cp -r "$MAPS" "$WORK/maps"
+MAPS=$WORK/maps
+DHP_SUM=$(sha256sum "$DHP" | cut -c1-12)
 
 # --- corpus ---------------------------------------------------------------------------------------------------
 
@@ -173,7 +183,7 @@ say "corpus: $MESSAGES messages ($ORU_N ORU^R01, $((MESSAGES - ORU_N)) ADT^A01) 
 
 # --- one run --------------------------------------------------------------------------------------------------
 # run SIDE TAG FILE...: runs one side into $OUTBASE/TAG; sets R_WALL R_USER R_SYS R_RSS_KB R_N R_REJ R_BUNDLES R_BYTES
-DHP_CMD=("$DHP" validate --source hl7v2 --mappings "$MAPS" --profiles "$REPO/mappings/profiles")
+DHP_CMD=("$WORK/dhp-import" validate --source hl7v2 --mappings "$MAPS" --profiles "$REPO/mappings/profiles")
 [ -d "$REPO/mappings/terminology" ] && DHP_CMD+=(--terminology "$REPO/mappings/terminology")
 run() {
 	local side=$1 tag=$2
@@ -243,6 +253,25 @@ for ((i = 1; i <= RUNS; i++)); do
 	say "${RAW[-1]#raw }"
 done
 
+# --- the file-writing floor -------------------------------------------------------------------------------
+# The same number of files of dhp-import's mean Bundle size, written the way dhp-import writes them and
+# nothing else (bench/hl7/floor.c): what one file per message costs by itself on this file system.
+FLOOR_WALL="" FLOOR_CPU="" FLOOR_SYS=""
+if command -v cc >/dev/null && cc -O2 -o "$WORK/floor-bin" "$HERE/floor.c" 2>"$WORK/floor.log"; then
+	sync
+	t0=$(now)
+	run_bg /usr/bin/time -f '%U %S %M' -o "$WORK/floor.time" taskset -c "$CPU" "$WORK/floor-bin" \
+		"$OUTBASE/floor-out" "$MESSAGES" $((D_BYTES / D_BUNDLES)) || die "floor failed"
+	FLOOR_WALL=$(elapsed "$t0" "$(now)")
+	read -r fu FLOOR_SYS _ < <(tail -n 1 "$WORK/floor.time")
+	FLOOR_CPU=$(awk -v a="$fu" -v b="$FLOOR_SYS" 'BEGIN { printf "%.2f", a + b }')
+	RAW+=("raw floor: wall $FLOOR_WALL s, user $fu s, sys $FLOOR_SYS s, $MESSAGES files of $((D_BYTES / D_BUNDLES)) bytes")
+	say "${RAW[-1]#raw }"
+	[ "$OUT_FS" = tmpfs ] && rm -rf "$OUTBASE/floor-out"
+else
+	say "warning: no C compiler (cc): the file-writing floor is not measured"
+fi
+
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # CPU seconds (user + sys) of each run
 cpu_of() {
@@ -253,7 +282,9 @@ cpu_of() {
 DW=$(median "${D_WALL[@]}") PW=$(median "${P_WALL[@]}")
 DU=$(median "${D_USER[@]}") PU=$(median "${P_USER[@]}")
 DS=$(median "${D_SYS[@]}") PS=$(median "${P_SYS[@]}")
-DC=$(median $(cpu_of D_USER D_SYS)) PC=$(median $(cpu_of P_USER P_SYS))
+mapfile -t D_CPU < <(cpu_of D_USER D_SYS)
+mapfile -t P_CPU < <(cpu_of P_USER P_SYS)
+DC=$(median "${D_CPU[@]}") PC=$(median "${P_CPU[@]}")
 DR=$(median "${D_RSS[@]}") PR=$(median "${P_RSS[@]}")
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -263,7 +294,7 @@ f() { awk "BEGIN { printf \"$1\", $2 }"; }
 echo
 echo "HL7 v2 -> FHIR transaction Bundles, one Bundle file per message, pinned to core $CPU (taskset -c $CPU)"
 echo "corpus: $MESSAGES messages ($ORU_N ORU^R01, $((MESSAGES - ORU_N)) ADT^A01), ${#FILES[@]} files of <= $PER_FILE, $CORPUS_MB MB"
-echo "dhp-import: $DHP; peer: node $(node --version) + @medplum/core 4.5.2 (bench/hl7/peer.mjs)"
+echo "dhp-import: $DHP (sha256 $DHP_SUM..., copied at the start); peer: node $(node --version) + @medplum/core 4.5.2 (bench/hl7/peer.mjs)"
 echo "medians of $RUNS runs; wall = date around the process; CPU = user + sys (GNU time)"
 echo
 printf '%-11s | %8s %10s | %7s %7s %7s %10s | %11s | %8s %9s\n' \
@@ -279,12 +310,17 @@ echo
 echo "messages:                 $MESSAGES (rejected: dhp-import $D_REJ, peer $P_REJ)"
 echo "dhp-import msgs/s:        $(f %.0f "$MESSAGES / $DW")"
 echo "peer msgs/s:              $(f %.0f "$MESSAGES / $PW")"
-echo "ratio dhp-import / peer:  $(f %.2f "$PW / $DW")x wall, $(f %.2f "$PC / $DC")x CPU   (goal: >= 10x)"
+echo "ratio dhp-import / peer:  $(f %.2f "$PW / $DW")x wall, $(f %.2f "$PC / $DC")x CPU, $(f %.2f "$PU / $DU")x user CPU only   (goal: >= 10x)"
+if [ -n "$FLOOR_CPU" ]; then
+	echo "file-writing floor:       $MESSAGES files of $((D_BYTES / D_BUNDLES)) bytes, tmp + rename, nothing else (floor.c):"
+	echo "                          wall $FLOOR_WALL s, CPU $FLOOR_CPU s (sys $FLOOR_SYS s): even at zero compute, dhp-import"
+	echo "                          could not beat the peer by more than $(f %.1f "$PW / $FLOOR_WALL")x wall, $(f %.1f "$PC / $FLOOR_CPU")x CPU on this file system"
+fi
 echo "peak RSS:                 dhp-import $(f %.1f "$DR / 1024") MB, peer $(f %.1f "$PR / 1024") MB"
 echo "escape sequences:         dhp-import decodes them (hl7_unescape: \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\ \\.br\\ ...);"
 echo "                          @medplum/core 4.5.2 does not (Hl7Field.getComponent returns the raw text),"
 echo "                          the peer decodes them itself (peer.mjs unescape(), on every value it takes)"
 echo "equivalence:              warm-up on ${FILES[0]##*/}: ${COMPARE#compare: } (dateTimes compared as instants)"
-echo "ids:                      both sides: UUID v5 (SHA-1) of table|key|type|name|occurrence, same namespace"
+echo "ids:                      both sides: UUID v5 (SHA-1) of table|key|FILE:msg#N|type|name|occurrence, same namespace"
 echo "load average:             start $LOAD_START, end $LOAD_END"
 printf '%s\n' "${RAW[@]}"
