@@ -105,16 +105,26 @@ static const char *h_path_name(const struct source *src, int handle)
  * structures (v2.5.1 ch. 2-7): notes after a result, the route after a
  * vaccination, timing after an order. Focused on such a parent, a path of
  * one of its children reads the child that follows it. */
-static const char *const children[][2] = {
+static const char children[][2][4] = {
     {"OBX", "NTE"}, {"OBR", "NTE"}, {"ORC", "NTE"}, {"PID", "NTE"}, {"PID", "PD1"}, {"PV1", "PV2"},
     {"RXA", "RXR"}, {"RXA", "NTE"}, {"RXE", "RXR"}, {"RXE", "TQ1"}, {"RXE", "RXC"}, {"RXO", "RXR"},
     {"RXO", "RXC"}, {"ORC", "TQ1"}, {"OBR", "TQ1"}, {"SPM", "SAC"}, {"TXA", "NTE"}, {"IN1", "IN2"},
 };
 
+/* Segment ids are 4-byte NUL-padded arrays: compare them as words (this
+ * runs for every value read, hundreds of times per message). */
+static inline bool id_eq(const char *a, const char *b)
+{
+	uint32_t x, y;
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	return x == y;
+}
+
 static bool is_child(const char *parent, const char *seg)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(children); i++)
-		if (streq(children[i][0], parent) && streq(children[i][1], seg))
+		if (id_eq(children[i][1], seg) && id_eq(children[i][0], parent))
 			return true;
 	return false;
 }
@@ -131,16 +141,16 @@ static long segment_for(const struct hl7_source *h, const char *seg)
 			/* only its own children: never the previous result's note */
 			for (size_t i = (size_t)h->focus + 1;
 			     i < m->nsegs && is_child(parent, m->segs[i].id); i++)
-				if (streq(m->segs[i].id, seg))
+				if (id_eq(m->segs[i].id, seg))
 					return (long)i;
 			return -1;
 		}
 		for (long i = h->focus; i >= 0; i--)
-			if (streq(m->segs[i].id, seg))
+			if (id_eq(m->segs[i].id, seg))
 				return i;
 	}
 	for (size_t i = 0; i < m->nsegs; i++)
-		if (streq(m->segs[i].id, seg))
+		if (id_eq(m->segs[i].id, seg))
 			return (long)i;
 	return -1;
 }
@@ -193,7 +203,7 @@ static int h_group_count(const struct source *src, int group)
 	const struct hl7_source *h = (const struct hl7_source *)src;
 	int n = 0;
 	for (size_t i = 0; i < h->msg.nsegs; i++)
-		n += streq(h->msg.segs[i].id, h->groups[group]);
+		n += id_eq(h->msg.segs[i].id, h->groups[group]);
 	return n;
 }
 
@@ -202,7 +212,7 @@ static int h_group_at(const struct source *src, int group, int occurrence)
 	const struct hl7_source *h = (const struct hl7_source *)src;
 	int n = 0;
 	for (size_t i = 0; i < h->msg.nsegs; i++)
-		if (streq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence)
+		if (id_eq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence)
 			return (int)i;
 	return -1;
 }
@@ -223,7 +233,7 @@ static int h_group_of(const struct source *src, int anchor, int group)
 {
 	const struct hl7_source *h = (const struct hl7_source *)src;
 	for (int i = anchor; i >= 0; i--)
-		if (streq(h->msg.segs[i].id, h->groups[group]))
+		if (id_eq(h->msg.segs[i].id, h->groups[group]))
 			return i;
 	return -1;
 }

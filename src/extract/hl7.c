@@ -566,11 +566,11 @@ static void add_segment(struct hl7_msg *m, size_t off, size_t len)
 		memcpy(s->id, "MSH", 4);
 		return;
 	}
+	memset(s->id, 0, sizeof(s->id)); /* NUL-padded: ids compare as 4-byte words */
 	while (k < 3 && k < len && m->text[off + k] != m->fs) {
 		s->id[k] = m->text[off + k];
 		k++;
 	}
-	s->id[k] = '\0';
 }
 
 int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error *err)

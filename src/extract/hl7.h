@@ -63,7 +63,7 @@ long hl7_reader_line(const struct hl7_reader *r);
 
 struct hl7_seg {
 	size_t off, len; /* the segment text, without its terminator */
-	char id[4];	 /* "PID", "ZPI", ... NUL-terminated (3 chars, or fewer if malformed) */
+	char id[4];	 /* "PID", "ZPI", ... NUL-padded (3 chars, or fewer if malformed) */
 };
 
 struct hl7_msg {
