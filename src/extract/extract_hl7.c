@@ -168,6 +168,11 @@ static void h_get(const struct source *src, int handle, struct value *out)
 	if (!hl7_get(&h->msg, (size_t)seg, p->field, rep, p->comp, p->sub, &v) || v.n == 0 ||
 	    hl7_is_null(v))
 		return;
+	if (!memchr(v.s, h->msg.ec, v.n)) {
+		/* nothing to unescape: the message text itself (not NUL-terminated) */
+		*out = (struct value){V_TEXT, v.s, v.n};
+		return;
+	}
 	struct strbuf *sb = &h->ring[h->ring_next++ % RING];
 	strbuf_reset(sb);
 	hl7_unescape(&h->msg, v.s, v.n, sb);

@@ -31,7 +31,7 @@ enum vtype {
 
 struct value {
 	enum vtype type;
-	const char *s; /* NUL-terminated; "" when V_NULL */
+	const char *s; /* len bytes, not necessarily NUL-terminated; "" when V_NULL */
 	size_t len;
 };
 

@@ -42,6 +42,8 @@ void map_ctx_release(struct map_ctx *ctx)
 	strbuf_release(&ctx->a);
 	strbuf_release(&ctx->b);
 	strbuf_release(&ctx->path);
+	free(ctx->guard);
+	free(ctx->guard_rep);
 	hmap_clear(&ctx->stats.dar_by_elem);
 	hmap_clear(&ctx->stats.by_type);
 }
@@ -605,9 +607,16 @@ static int check_binding(struct rec *rc, const struct mres *r, const struct mrow
 
 static bool guards_hold(const struct rec *rc, const struct mres *r, const struct mrow *row)
 {
-	for (int g = 0; g < row->nguards; g++)
-		if (!cond_holds(rc, r->rows[row->guards[g]].when))
+	struct map_ctx *ctx = rc->ctx;
+	for (int g = 0; g < row->nguards; g++) {
+		int gi = row->guards[g];
+		if (ctx->guard[gi] < 0 || ctx->guard_rep[gi] != rc->src->rep) {
+			ctx->guard[gi] = (signed char)cond_holds(rc, r->rows[gi].when);
+			ctx->guard_rep[gi] = rc->src->rep;
+		}
+		if (!ctx->guard[gi])
 			return false;
+	}
 	return true;
 }
 
@@ -799,6 +808,13 @@ static int map_resource(struct rec *rc, int i)
 	json_object *res = new_resource(r);
 	mr->json = res;
 	rc->cur = i;
+	struct map_ctx *ctx = rc->ctx;
+	if (r->nrows > ctx->guard_alloc) {
+		ctx->guard_alloc = r->nrows;
+		ctx->guard = xrealloc(ctx->guard, (size_t)r->nrows);
+		ctx->guard_rep = xrealloc(ctx->guard_rep, (size_t)r->nrows * sizeof(int));
+	}
+	memset(ctx->guard, -1, (size_t)r->nrows); /* a new instance: guards unknown */
 	struct source *src = rc->src;
 	if (mr->anchor >= 0)
 		src->ops->group_focus(src, r->foreach_handle, mr->occurrence);

@@ -52,6 +52,11 @@ struct map_ctx {
 	const char *tz; /* default time zone of datetime() */
 	struct strbuf a, b, path;
 	struct map_stats stats;
+	/* guard results of the resource being mapped, per row: -1 unknown,
+	 * else 0/1 for repetition guard_rep[i] (a guard covers many rows) */
+	signed char *guard;
+	int *guard_rep;
+	int guard_alloc;
 };
 
 void map_ctx_init(struct map_ctx *ctx, const char *tz);
