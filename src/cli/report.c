@@ -4,15 +4,21 @@
 #include <errno.h>
 #include <json-c/json.h>
 
+int report_open_rejects(struct report *r, struct dhp_error *err)
+{
+	if (!r->rejects)
+		r->rejects = fopen(r->rejects_path, "w");
+	if (!r->rejects)
+		return dhp_fail(err, DHP_EIO, r->rejects_path, "cannot open reject file: %s",
+				strerror(errno));
+	return 0;
+}
+
 int report_reject(struct report *r, const char *table, const char *key, const struct dhp_error *why,
 		  struct dhp_error *err)
 {
-	if (!r->rejects) {
-		r->rejects = fopen(r->rejects_path, "w");
-		if (!r->rejects)
-			return dhp_fail(err, DHP_EIO, r->rejects_path,
-					"cannot open reject file: %s", strerror(errno));
-	}
+	if (!r->rejects && report_open_rejects(r, err))
+		return -1;
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "where", json_object_new_string(why->where));
 	json_object_object_add(o, "table", json_object_new_string(table));

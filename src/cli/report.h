@@ -39,6 +39,9 @@ struct report {
 	char *failure; /* why the run stopped early, or NULL */
 };
 
+/* Open the reject file now (run: the loader's threads write to it too;
+ * each line is one fprintf, which stdio keeps whole). */
+int report_open_rejects(struct report *r, struct dhp_error *err);
 /* Write one reject line; opens the file on first use. */
 int report_reject(struct report *r, const char *table, const char *key, const struct dhp_error *why,
 		  struct dhp_error *err);

@@ -318,7 +318,8 @@ int cmd_validate(struct cli_opts *o)
 	R.rep.out_dir = c->out_dir;
 	int lstatus = EXIT_FAIL;
 	/* Credentials first: a refused token stops the run before anything is read. */
-	if (o->load && !(R.hl = open_loader(&R, &lstatus, &err)))
+	if (o->load &&
+	    (report_open_rejects(&R.rep, &err) || !(R.hl = open_loader(&R, &lstatus, &err))))
 		return stop(&R, lstatus, &err);
 	if (streq(c->source_type, "hl7v2")) {
 		if (!c->nfiles) {
