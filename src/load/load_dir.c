@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,58 @@ static int write_bundle(struct dirload *dl, struct dhp_error *err)
 	return rc;
 }
 
+/* JSON text of o in json-c's "spaced" layout ({ "k": v, ... }, [ a, b ]),
+ * written straight into sb: json-c's own printer costs several times more
+ * (a printbuf and an indentation callback per value). */
+static void write_json(struct strbuf *sb, json_object *o)
+{
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		bool first = true;
+		strbuf_addch(sb, '{');
+		json_object_object_foreach(o, k, v)
+		{
+			strbuf_addstr(sb, first ? " \"" : ", \"");
+			strbuf_add_json_escaped(sb, k, strlen(k));
+			strbuf_addstr(sb, "\": ");
+			write_json(sb, v);
+			first = false;
+		}
+		strbuf_addstr(sb, " }");
+		break;
+	}
+	case json_type_array: {
+		size_t n = json_object_array_length(o);
+		strbuf_addch(sb, '[');
+		for (size_t i = 0; i < n; i++) {
+			strbuf_addstr(sb, i ? ", " : " ");
+			write_json(sb, json_object_array_get_idx(o, i));
+		}
+		strbuf_addstr(sb, " ]");
+		break;
+	}
+	case json_type_string:
+		strbuf_addch(sb, '"');
+		strbuf_add_json_escaped(sb, json_object_get_string(o),
+					(size_t)json_object_get_string_len(o));
+		strbuf_addch(sb, '"');
+		break;
+	case json_type_int:
+		strbuf_addf(sb, "%" PRId64, json_object_get_int64(o));
+		break;
+	case json_type_double:
+		/* the decimal's own digits (json_object_new_double_s) */
+		strbuf_addstr(sb, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		break;
+	case json_type_boolean:
+		strbuf_addstr(sb, json_object_get_boolean(o) ? "true" : "false");
+		break;
+	case json_type_null:
+		strbuf_addstr(sb, "null");
+		break;
+	}
+}
+
 int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *err)
 {
 	if (!dl->records)
@@ -111,21 +164,18 @@ int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *er
 		const struct mapped_res *r = &m->res[i];
 		char urn[64];
 		snprintf(urn, sizeof(urn), "urn:uuid:%s", r->uuid);
-		json_object *e = json_object_new_object(), *req = json_object_new_object();
-		json_object_object_add(e, "fullUrl", json_object_new_string(urn));
-		json_object_object_add(e, "resource", json_object_get(r->json));
-		json_object_object_add(req, "method", json_object_new_string("POST"));
-		json_object_object_add(req, "url", json_object_new_string(r->def->type));
-		if (r->if_none_exist)
-			json_object_object_add(req, "ifNoneExist",
-					       json_object_new_string(r->if_none_exist));
-		json_object_object_add(e, "request", req);
-		size_t len;
-		const char *t = json_object_to_json_string_length(
-		    e, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		strbuf_addstr(&dl->text, dl->entries++ ? ",\n    " : "\n    ");
-		strbuf_add(&dl->text, t, len);
-		json_object_put(e);
+		strbuf_addf(&dl->text, "{ \"fullUrl\": \"urn:uuid:%s\", \"resource\": ", r->uuid);
+		write_json(&dl->text, r->json);
+		strbuf_addf(&dl->text, ", \"request\": { \"method\": \"POST\", \"url\": \"%s\"",
+			    r->def->type);
+		if (r->if_none_exist) {
+			strbuf_addstr(&dl->text, ", \"ifNoneExist\": \"");
+			strbuf_add_json_escaped(&dl->text, r->if_none_exist,
+						strlen(r->if_none_exist));
+			strbuf_addch(&dl->text, '"');
+		}
+		strbuf_addstr(&dl->text, " } }");
 		dl->resources++;
 	}
 	if (++dl->records >= dl->per_bundle)
