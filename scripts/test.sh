@@ -7,7 +7,8 @@
 #   2. build/: configure and build (warnings are errors), then all CTest tests (unit, golden,
 #      integration: these start their own throwaway PostgreSQL through tests/pg-harness.sh)
 #   3. build-asan/: the same with AddressSanitizer + UndefinedBehaviorSanitizer (-DDHP_SANITIZE=ON),
-#      unit tests only (CTest label "unit"). QUICK=1 skips this step.
+#      every test again (unit, fuzz corpora, integration: the tool itself runs sanitized, leaks
+#      included). QUICK=1 skips this step.
 #
 # JOBS sets the build and test parallelism (default: the number of CPUs for the build, 2 for tests).
 set -euo pipefail
@@ -41,7 +42,7 @@ step "configure + build: build-asan/ (Debug, -DDHP_SANITIZE=ON)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDHP_SANITIZE=ON
 cmake --build build-asan -j "$JOBS"
 
-step "unit tests under ASan+UBSan: ctest --test-dir build-asan -L unit"
+step "all tests again under ASan+UBSan: ctest --test-dir build-asan"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir build-asan -L unit --output-on-failure --no-tests=error -j "$TEST_JOBS"
+ctest --test-dir build-asan --output-on-failure --no-tests=error -j "$TEST_JOBS"

@@ -28,10 +28,11 @@
 # Environment:
 #   BENCH_RESOURCES=100000    rows of the bench table = Observations loaded
 #   BENCH_PER_BUNDLE=100      records (= resources) per transaction (--records-per-bundle)
+#   BENCH_CONCURRENCY=N       pass --concurrency N to dhp-import run (default: the tool's own default)
 #   BENCH_BASELINE=1          0: skip validate and the raw curl POST
 #   BENCH_TMP=/tmp            where the scratch directory (cluster, mapping sets, reports) goes
 #   BENCH_OUT=DIR             put the baseline's bundle files under DIR instead (e.g. /dev/shm);
-#                             about 1.9 kB per resource
+#                             about 1.5 kB per resource
 #   DHP_IMPORT=build/dhp-import           the client under test
 #   DHP_TESTSERVER=build/dhp-testserver   the server
 #   BENCH_KEEP=1              keep the scratch directory (cluster and servers are stopped all the same)
@@ -46,6 +47,7 @@ HARNESS=$REPO/tests/pg-harness.sh
 
 N=${BENCH_RESOURCES:-100000}
 PER=${BENCH_PER_BUNDLE:-100}
+CONC=${BENCH_CONCURRENCY:-}
 BASELINE=${BENCH_BASELINE:-1}
 TMPBASE=${BENCH_TMP:-/tmp}
 DHP=${DHP_IMPORT:-$REPO/build/dhp-import}
@@ -59,6 +61,7 @@ die() { say "error: $*"; exit 1; }
 isnum() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
 isnum "$N" || die "BENCH_RESOURCES must be a positive integer (got '$N')"
 isnum "$PER" && [ "$PER" -le 10000 ] || die "BENCH_PER_BUNDLE must be 1 to 10000 (got '$PER')"
+[ -z "$CONC" ] || isnum "$CONC" || die "BENCH_CONCURRENCY must be a positive integer (got '$CONC')"
 [ -x "$DHP" ] || die "$DHP is not executable (build first: cmake --build build -j2, or set DHP_IMPORT)"
 [ -x "$SRV" ] || die "$SRV is not executable (build first: cmake --build build -j2, or set DHP_TESTSERVER)"
 [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1 ||
@@ -164,6 +167,12 @@ cp "$REPO/mappings/pg/lab.map" "$MAPS/"
 cp -r "$REPO/mappings/pg/codes" "$MAPS/"
 sed "s/^FROM his\.lab_results r *\$/FROM $TBL r/" "$REPO/mappings/pg/labs.sql" >"$MAPS/labs.sql"
 
+CONC_ARGS=()
+[ -z "$CONC" ] || CONC_ARGS=(--concurrency "$CONC")
+CONC_SHOWN=${CONC:-$("$DHP" --help 2>&1 | sed -n 's/.*--concurrency N.*default \([0-9]*\).*/\1/p')}
+CONC_SHOWN=${CONC_SHOWN:-?}
+[ -n "$CONC" ] && CONC_SHOWN="$CONC_SHOWN (BENCH_CONCURRENCY)" || CONC_SHOWN="$CONC_SHOWN (the tool's default)"
+
 # The repository's profile and code tables, also for a binary outside build/ (DHP_IMPORT).
 SHARED=(--profiles "$REPO/mappings/profiles")
 [ -d "$REPO/mappings/terminology" ] && SHARED+=(--terminology "$REPO/mappings/terminology")
@@ -213,7 +222,7 @@ load() {
 	run_bg /usr/bin/time -f '%e %U %S %M' -o "$WORK/$name.time" "$DHP" run --db "$CONNINFO" \
 		--mappings "$maps" "${SHARED[@]}" --base "http://127.0.0.1:$PORT/fhir" \
 		--token-url "http://127.0.0.1:$PORT/oauth/token" --client-id "$CLIENT_ID" \
-		--client-secret-file "$SECRET" --records-per-bundle "$PER" \
+		--client-secret-file "$SECRET" --records-per-bundle "$PER" "${CONC_ARGS[@]}" \
 		--report "$WORK/$name.report.json" --rejects "$WORK/$name.rejects.jsonl" -q --no-progress
 	rc=$?
 	set -e
@@ -341,6 +350,7 @@ pgver=$("${PSQL[@]}" -At -c 'show server_version')
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 echo
 echo "dhp-import run into dhp-testserver: $N Observations (mappings/pg/lab.map over $TBL), $PER records per transaction"
+echo "transactions in flight: --concurrency $CONC_SHOWN; server: a thread per connection, its store behind one lock"
 echo "$("$DHP" --version 2>/dev/null | head -n1) ($(sha256sum "$DHP" | cut -c1-12)); PostgreSQL $pgver; curl $(curl --version | awk 'NR == 1 { print $2 }'); $(nproc) CPU ${cpu:-?}"
 echo "load average at start $LOAD_START, at end $(cut -d' ' -f1-3 /proc/loadavg) (other work on the host skews the figures)"
 echo "client = the one process measured by GNU time (dhp-import, or curl); server = dhp-testserver (/proc/PID/stat)"

@@ -28,6 +28,10 @@ void conf_free(struct job_conf *c)
 			  &c->state};
 	for (size_t i = 0; i < ARRAY_SIZE(tstrs); i++)
 		free(*tstrs[i]);
+	for (int i = 0; i < c->nfiles; i++)
+		free(c->files[i]);
+	free(c->files);
+	free(c->charset);
 	char **strs[] = {&c->file,     &c->source_type, &c->db,		 &c->since,
 			 &c->mappings, &c->profiles,	&c->terminology, &c->timezone,
 			 &c->out_dir,  &c->rejects,	&c->report};
