@@ -115,7 +115,7 @@ expect_status 3 load "$M" --report "$SCRATCH/r6.json" -q
 pass "forced 412: re-read, retried, updated"
 
 # 7. tokens that expire during the run: renewed, no failure
-start_server ttl --token-ttl 1 --delay-ms 40
+start_server ttl --token-ttl 1 --delay-ms 100
 expect_status 3 load "$M" --report "$SCRATCH/r7.json" -q --records-per-bundle 5 --concurrency 1
 [ "$(num "$SCRATCH/r7.json" loaded)" = 299 ] || fail "token expiry: not all loaded"
 [ "$(stat_of tokens_issued)" -gt 1 ] || fail "token expiry: no new token fetched"
