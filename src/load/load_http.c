@@ -356,11 +356,11 @@ static bool resolve_refs(struct worker *hl, int lo, int hi, json_object *o, char
 			const char *q = json_object_get_string(v);
 			struct found *f = hmap_gets(&hl->found, q);
 			char target[300];
-			const char *urn = batch_urn(hl, lo, hi, q);
+			const char *urn = NULL;
 			if (f && f->matches == 1 && f->id) {
 				snprintf(target, sizeof(target), "%.*s/%s", (int)strcspn(q, "?"), q,
 					 f->id);
-			} else if (urn) {
+			} else if ((urn = batch_urn(hl, lo, hi, q))) {
 				snprintf(target, sizeof(target), "urn:uuid:%s", urn);
 			} else {
 				snprintf(msg, mlen, "reference %s: %s on the server", q,
