@@ -27,6 +27,8 @@ struct cli_opts {
 int cmd_validate(struct cli_opts *o);
 /* token: fetch an OAuth2 token from [target] and say whether it worked. */
 int cmd_token(struct cli_opts *o);
+/* login: a person's OAuth2 login (authorization code + PKCE) into the token cache. */
+int cmd_login(struct cli_opts *o);
 /* check: load and check the mapping set only. */
 int cmd_check(struct cli_opts *o);
 

@@ -23,6 +23,8 @@ static const char usage_text[] =
     "  run --dry-run     the same as validate\n"
     "  check             check the job file and mapping tables only\n"
     "  token             get an OAuth2 token from [target] (tests the credentials)\n"
+    "  login             log in as a person (browser, OAuth2 code + PKCE); run and\n"
+    "                    token then use the saved tokens when there is no secret\n"
     "\n"
     "Options:\n"
     "  --source TYPE             pg, or hl7v2 (then FILE... are the message exports)\n"
@@ -44,6 +46,9 @@ static const char usage_text[] =
     "                            else $DHP_CLIENT_SECRET\n"
     "  --scope SCOPE             OAuth2 scope, when the SSO wants one\n"
     "  --token-style STYLE       token request body: form, json or ehealth\n"
+    "  --authorize-url URL       OAuth2 authorization endpoint (login)\n"
+    "  --token-cache FILE        tokens of login (default\n"
+    "                            $XDG_CACHE_HOME/dhp-import/token.json)\n"
     "  --ca-file FILE            CA certificates for TLS (verification stays on)\n"
     "  --state FILE              reserved for the state ledger (accepted, unused)\n"
     "  --concurrency N           transactions in flight (run; default 4)\n"
@@ -81,6 +86,8 @@ enum {
 	OPT_CA_FILE,
 	OPT_STATE,
 	OPT_CONCURRENCY,
+	OPT_AUTHORIZE_URL,
+	OPT_TOKEN_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -97,6 +104,8 @@ static const struct option long_opts[] = {
     {"ca-file", required_argument, NULL, OPT_CA_FILE},
     {"state", required_argument, NULL, OPT_STATE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"authorize-url", required_argument, NULL, OPT_AUTHORIZE_URL},
+    {"token-cache", required_argument, NULL, OPT_TOKEN_CACHE},
     {"mappings", required_argument, NULL, OPT_MAPPINGS},
     {"profiles", required_argument, NULL, OPT_PROFILES},
     {"terminology", required_argument, NULL, OPT_TERMINOLOGY},
@@ -132,6 +141,8 @@ static const struct {
     {OPT_CA_FILE, "target", "ca_file"},
     {OPT_STATE, "target", "state"},
     {OPT_CONCURRENCY, "target", "concurrency"},
+    {OPT_AUTHORIZE_URL, "target", "authorize_url"},
+    {OPT_TOKEN_CACHE, "target", "token_cache"},
     {OPT_MAPPINGS, "mapping", "dir"},
     {OPT_PROFILES, "mapping", "profiles"},
     {OPT_TERMINOLOGY, "mapping", "terminology"},
@@ -198,9 +209,9 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (!streq(cmd, "validate") && !streq(cmd, "run") && !streq(cmd, "check") &&
-	    !streq(cmd, "token"))
-		return usage_error("unknown command (expected validate, run, check or token):",
-				   cmd);
+	    !streq(cmd, "token") && !streq(cmd, "login"))
+		return usage_error(
+		    "unknown command (expected validate, run, check, token or login):", cmd);
 
 	struct cli_opts o;
 	memset(&o, 0, sizeof(o));
@@ -275,6 +286,8 @@ int main(int argc, char **argv)
 		status = cmd_check(&o);
 	} else if (streq(cmd, "token")) {
 		status = cmd_token(&o);
+	} else if (streq(cmd, "login")) {
+		status = cmd_login(&o);
 	} else if (streq(cmd, "run") && !o.dry_run) {
 		o.command = "run";
 		o.load = true;

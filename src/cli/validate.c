@@ -14,6 +14,7 @@
 #include "extract/extract_pg.h"
 #include "load/load_dir.h"
 #include "load/load_http.h"
+#include "load/login.h"
 #include "map/conv.h"
 #include "map/map.h"
 
@@ -206,7 +207,9 @@ static void on_server_reject(void *ctx, const char *table, const char *key,
 		log_error(&err);
 }
 
-/* OAuth2 settings from [target]; 0 or -1 with *err (a configuration problem). */
+/* OAuth2 settings from [target]; 0 or -1 with *err (a configuration problem).
+ * With a client secret (file or environment): client_credentials. Without
+ * one, the token cache of `dhp-import login`, when there is one. */
 static int target_auth(struct job_conf *c, struct oauth *auth, struct dhp_error *err)
 {
 	memset(auth, 0, sizeof(*auth));
@@ -220,14 +223,21 @@ static int target_auth(struct job_conf *c, struct oauth *auth, struct dhp_error 
 				"token_style must be form, json or ehealth, found '%s'",
 				c->token_style);
 	auth->style = (enum oauth_style)style;
-	if (oauth_load_secret(auth, c->client_secret_file,
-			      c->client_secret_env ? c->client_secret_env : "DHP_CLIENT_SECRET",
-			      err))
-		return -1;
 	auth->token_url = xstrdup(c->token_url);
 	auth->client_id = xstrdup(c->client_id);
 	auth->scope = c->scope ? xstrdup(c->scope) : NULL;
-	return 0;
+	const char *env = c->client_secret_env ? c->client_secret_env : "DHP_CLIENT_SECRET";
+	const char *val = getenv(env);
+	if (!c->client_secret_file && !(val && *val)) {
+		char *cache = c->token_cache ? xstrdup(c->token_cache) : login_cache_default();
+		if (cache && access(cache, F_OK) == 0) {
+			int rc = oauth_use_cache(auth, cache, err);
+			free(cache);
+			return rc;
+		}
+		free(cache);
+	}
+	return oauth_load_secret(auth, c->client_secret_file, env, err);
 }
 
 /* The DHP loader from [target]: gets a token, reads /metadata. NULL and
@@ -242,8 +252,10 @@ static struct httpload *open_loader(struct run *R, int *status, struct dhp_error
 			 "run needs --base URL (or [target] base); use --dry-run to only validate");
 		return NULL;
 	}
-	if (target_auth(c, &auth, err))
+	if (target_auth(c, &auth, err)) {
+		oauth_free(&auth);
 		return NULL;
+	}
 	size_t bl = strlen(c->base);
 	while (bl && c->base[bl - 1] == '/')
 		c->base[--bl] = '\0';
@@ -269,6 +281,7 @@ int cmd_token(struct cli_opts *o)
 	struct oauth auth;
 	if (target_auth(&o->conf, &auth, &err)) {
 		log_error(&err);
+		oauth_free(&auth);
 		return EXIT_USAGE;
 	}
 	struct http *h = http_new(o->conf.ca_file, o->conf.timeout);
@@ -277,10 +290,91 @@ int cmd_token(struct cli_opts *o)
 	int rc = oauth_bearer(&auth, h, &token, &fatal, &err);
 	if (rc)
 		log_error(&err);
-	else if (!o->quiet) /* never the token itself: it is a credential */
+	else if (!o->quiet && auth.cache_file) /* never the token itself: it is a credential */
+		printf("%s: token of the login of client '%s' (%s), valid about %ld s\n",
+		       auth.token_url, auth.client_id,
+		       auth.fetched ? "renewed, saved" : "from the token cache",
+		       (long)(auth.expires_real - time(NULL)));
+	else if (!o->quiet)
 		printf("%s: token for client '%s' received, valid about %ld s\n", auth.token_url,
-		       auth.client_id, (long)(auth.expires_at - time(NULL)) + 60);
+		       auth.client_id, (long)(auth.expires_real - time(NULL)));
 	http_free(h);
+	oauth_free(&auth);
+	return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+/* DHP_LOGIN_TIMEOUT: seconds to wait for the browser (default 300). */
+static int login_wait(struct dhp_error *err)
+{
+	const char *v = getenv("DHP_LOGIN_TIMEOUT");
+	if (!v || !*v)
+		return 300;
+	char *end;
+	long s = strtol(v, &end, 10);
+	if (*end || s < 1 || s > 86400)
+		return dhp_fail(err, DHP_ECONFIG, "DHP_LOGIN_TIMEOUT",
+				"must be a number of seconds from 1 to 86400, found '%s'", v);
+	return (int)s;
+}
+
+int cmd_login(struct cli_opts *o)
+{
+	struct job_conf *c = &o->conf;
+	struct dhp_error err = DHP_ERROR_INIT;
+	struct oauth auth;
+	memset(&auth, 0, sizeof(auth));
+	int wait_s = login_wait(&err);
+	char *cache = c->token_cache ? xstrdup(c->token_cache) : login_cache_default();
+	int style = oauth_style_parse(c->token_style);
+	if (wait_s < 0) {
+		/* err is set */
+	} else if (!c->authorize_url || !c->token_url || !c->client_id) {
+		dhp_fail(&err, DHP_ECONFIG, c->file,
+			 "login needs --authorize-url, --token-url and --client-id (or [target] "
+			 "authorize_url, token_url, client_id)");
+	} else if (style < 0) {
+		dhp_fail(&err, DHP_ECONFIG, c->file,
+			 "token_style must be form, json or ehealth, found '%s'", c->token_style);
+	} else if (!cache) {
+		dhp_fail(&err, DHP_ECONFIG, c->file,
+			 "no place for the tokens: give --token-cache FILE (or [target] "
+			 "token_cache); neither XDG_CACHE_HOME nor HOME is set");
+	}
+	const char *env = c->client_secret_env ? c->client_secret_env : "DHP_CLIENT_SECRET";
+	const char *val = getenv(env);
+	/* a public client has no secret; a confidential one sends it */
+	if (!err.msg[0] && (c->client_secret_file || (val && *val)))
+		oauth_load_secret(&auth, c->client_secret_file, env, &err);
+	if (err.msg[0]) {
+		log_error(&err);
+		free(cache);
+		oauth_free(&auth);
+		return EXIT_USAGE;
+	}
+	auth.style = (enum oauth_style)style;
+	auth.token_url = xstrdup(c->token_url);
+	auth.client_id = xstrdup(c->client_id);
+	struct login_opts lo = {
+	    .authorize_url = c->authorize_url,
+	    .scope = c->scope,
+	    .cache_file = cache,
+	    .ca_file = c->ca_file,
+	    .http_timeout_s = c->timeout,
+	    .port = c->redirect_port,
+	    .wait_s = wait_s,
+	    .open_browser = true,
+	    .out = stdout,
+	};
+	int rc = login_run(&lo, &auth, &err);
+	if (rc)
+		log_error(&err);
+	else if (!o->quiet) /* never the tokens themselves */
+		printf("%s: logged in as client '%s'; tokens saved to %s (access token valid "
+		       "about %ld s%s)\n",
+		       auth.token_url, auth.client_id, cache,
+		       (long)(auth.expires_real - time(NULL)),
+		       auth.refresh_token ? ", renewable" : "");
+	free(cache);
 	oauth_free(&auth);
 	return rc ? EXIT_FAIL : EXIT_OK;
 }

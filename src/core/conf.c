@@ -25,7 +25,9 @@ void conf_free(struct job_conf *c)
 			  &c->scope,
 			  &c->token_style,
 			  &c->ca_file,
-			  &c->state};
+			  &c->state,
+			  &c->authorize_url,
+			  &c->token_cache};
 	for (size_t i = 0; i < ARRAY_SIZE(tstrs); i++)
 		free(*tstrs[i]);
 	for (int i = 0; i < c->nfiles; i++)
@@ -40,7 +42,7 @@ void conf_free(struct job_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-enum kind { STR, PATH, INT, GLOB };
+enum kind { STR, PATH, INT, GLOB, PORT };
 
 struct key_def {
 	const char *section, *key;
@@ -76,6 +78,9 @@ static const struct key_def keys[] = {
     {"target", "concurrency", INT, F(concurrency)},
     {"target", "max_attempts", INT, F(max_attempts)},
     {"target", "max_failures", INT, F(max_failures)},
+    {"target", "authorize_url", STR, F(authorize_url)},
+    {"target", "redirect_port", PORT, F(redirect_port)},
+    {"target", "token_cache", PATH, F(token_cache)},
 };
 
 void conf_add_file(struct job_conf *c, const char *path)
@@ -135,6 +140,16 @@ int conf_set(struct job_conf *c, const char *section, const char *key, const cha
 			return dhp_fail(err, DHP_ECONFIG, where,
 					"%s must be a whole number from 1 to 10000, found '%s'",
 					key, value);
+		*(int *)(base + d->offset) = (int)v;
+		return 0;
+	}
+	if (d->kind == PORT) {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (!*value || *end || v < 1 || v > 65535)
+			return dhp_fail(err, DHP_ECONFIG, where,
+					"%s must be a TCP port from 1 to 65535, found '%s'", key,
+					value);
 		*(int *)(base + d->offset) = (int)v;
 		return 0;
 	}

@@ -8,7 +8,7 @@
  *   [output]   dir, records_per_bundle, rejects, report
  *   [target]   base, token_url, client_id, client_secret_file, client_secret_env,
  *              scope, token_style, ca_file, timeout, concurrency, max_attempts,
- *              max_failures, state
+ *              max_failures, state, authorize_url, redirect_port, token_cache
  *
  * Unknown sections or keys and malformed values are errors naming
  * FILE:LINE. Relative paths are taken relative to the job file's directory,
@@ -53,6 +53,9 @@ struct job_conf {
 	int concurrency;
 	int max_attempts;
 	int max_failures;
+	char *authorize_url; /* login: the authorization endpoint */
+	int redirect_port;   /* login: fixed port of the redirect; 0 = any free port */
+	char *token_cache;   /* login's tokens; NULL = $XDG_CACHE_HOME/dhp-import/token.json */
 };
 
 /* Defaults: pg, Asia/Tashkent, 50 records per bundle; paths NULL. */

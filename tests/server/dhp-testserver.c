@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <microhttpd.h>
+#include <ctype.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <strings.h>
 #include <sys/random.h>
@@ -194,6 +196,9 @@ static json_object *stats_json(void)
 	COUNTER(o, token_requests);
 	COUNTER(o, tokens_issued);
 	COUNTER(o, token_failures);
+	COUNTER(o, authorizations);
+	COUNTER(o, code_exchanges);
+	COUNTER(o, refreshes);
 	COUNTER(o, unauthorized);
 	COUNTER(o, creates);
 	COUNTER(o, updates);
@@ -362,6 +367,204 @@ static char *b64decode(const char *s)
 	return out;
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value);
+
+/*
+ * Authorization code grants (dhp-import login) and refresh tokens, under
+ * srv.lock. A code is good once and for 60 s; a refresh token is rotated
+ * (the old one stops working) every time it is used.
+ */
+struct authz {
+	char client_id[128], redirect_uri[256], challenge[64];
+	int64_t expiry; /* mono_ms */
+	bool used;
+};
+static struct hmap codes = HMAP_INIT;	       /* code -> struct authz * */
+static struct hmap refresh_tokens = HMAP_INIT; /* token -> client id (malloc'd), or NULL */
+
+static void random_hex(char *out, size_t nbytes)
+{
+	unsigned char rnd[32];
+	if (nbytes > sizeof(rnd) || getrandom(rnd, nbytes, 0) != (ssize_t)nbytes)
+		die("getrandom: %s", strerror(errno));
+	for (size_t i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* BASE64URL(SHA-256(verifier)), no padding (RFC 7636 4.2). */
+static void s256(const char *verifier, char out[44])
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		die("SHA-256 failed");
+	size_t o = 0;
+	unsigned acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < 32; i++) {
+		acc = (acc << 8) | md[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = b64[(acc >> bits) & 63];
+		}
+	}
+	if (bits)
+		out[o++] = b64[(acc << (6 - bits)) & 63];
+	out[o] = '\0';
+}
+
+/* A code_verifier as RFC 7636 4.1 has it: 43-128 unreserved characters. */
+static bool verifier_ok(const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 43 || n > 128)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
+			return false;
+	return true;
+}
+
+/* Loopback redirect URIs only (RFC 8252 7.3): http://127.0.0.1:PORT/... or localhost. */
+static bool redirect_ok(const char *uri)
+{
+	return uri &&
+	       (!strncmp(uri, "http://127.0.0.1:", 17) || !strncmp(uri, "http://localhost:", 17) ||
+		!strncmp(uri, "http://[::1]:", 13));
+}
+
+static void redirect_to(struct reply *rp, const char *uri, const char *params)
+{
+	rp->status = 302;
+	add_header(rp, "Location", "%s%s%s", uri, strchr(uri, '?') ? "&" : "?", params);
+	add_header(rp, "Cache-Control", "no-store");
+}
+
+static void url_param(struct strbuf *sb, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (sb->len)
+		strbuf_addch(sb, '&');
+	strbuf_addf(sb, "%s=", name);
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+		if (isalnum(*p) || strchr("-._~", *p))
+			strbuf_addch(sb, (char)*p);
+		else
+			strbuf_addf(sb, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+}
+
+/* GET /oauth/authorize: a test server approves every valid request at once
+ * (302 to redirect_uri?code=...&state=...). A bad client or redirect_uri is
+ * answered 400 (never redirected, RFC 6749 4.1.2.1); other problems are
+ * redirected with error=. */
+static void authorize(struct MHD_Connection *c, const char *method, struct reply *rp)
+{
+	struct query q = {0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+	const char *id = query_get(&q, "client_id"), *uri = query_get(&q, "redirect_uri");
+	const char *state = query_get(&q, "state"), *rtype = query_get(&q, "response_type");
+	const char *chal = query_get(&q, "code_challenge");
+	const char *cmeth = query_get(&q, "code_challenge_method");
+	struct strbuf params = STRBUF_INIT;
+	if (!streq(method, "GET")) {
+		oauth_error(rp, 405, "invalid_request", "the authorization endpoint takes GET");
+		add_header(rp, "Allow", "GET");
+	} else if (!id || !streq(id, cfg.client_id)) {
+		oauth_error(rp, 400, "invalid_client", "unknown client_id");
+	} else if (!redirect_ok(uri) || strlen(uri) >= sizeof(((struct authz *)0)->redirect_uri)) {
+		oauth_error(rp, 400, "invalid_request",
+			    "redirect_uri must be a loopback http URI (http://127.0.0.1:PORT/...)");
+	} else if (!rtype || !streq(rtype, "code")) {
+		url_param(&params, "error", "unsupported_response_type");
+		url_param(&params, "error_description", "only response_type=code is supported");
+	} else if (!chal || strlen(chal) != 43 || !cmeth || !streq(cmeth, "S256")) {
+		url_param(&params, "error", "invalid_request");
+		url_param(&params, "error_description",
+			  "PKCE is required: code_challenge (43 characters) and "
+			  "code_challenge_method=S256");
+	} else {
+		struct authz *a = xcalloc(1, sizeof(*a));
+		snprintf(a->client_id, sizeof(a->client_id), "%s", id);
+		snprintf(a->redirect_uri, sizeof(a->redirect_uri), "%s", uri);
+		snprintf(a->challenge, sizeof(a->challenge), "%s", chal);
+		a->expiry = mono_ms() + 60000;
+		char code[33];
+		random_hex(code, 16);
+		pthread_mutex_lock(&srv.lock);
+		free(hmap_put(&codes, code, strlen(code), a));
+		srv.n.authorizations++;
+		pthread_mutex_unlock(&srv.lock);
+		url_param(&params, "code", code);
+	}
+	if (params.len) {
+		if (state)
+			url_param(&params, "state", state);
+		redirect_to(rp, uri, params.buf);
+	}
+	strbuf_release(&params);
+	query_free(&q);
+}
+
+/* The authorization_code grant; true when the code is good for this client
+ * (else the reply is set). */
+static bool redeem_code(const struct query *form, const char *id, struct reply *rp)
+{
+	const char *code = query_get(form, "code"), *uri = query_get(form, "redirect_uri");
+	const char *verifier = query_get(form, "code_verifier");
+	const char *why = NULL;
+	pthread_mutex_lock(&srv.lock);
+	struct authz *a = code ? hmap_gets(&codes, code) : NULL;
+	if (!a || a->used || mono_ms() > a->expiry)
+		why = !a	? "unknown authorization code"
+		      : a->used ? "the authorization code was used already"
+				: "the authorization code expired";
+	else if (!streq(a->client_id, id))
+		why = "the authorization code was issued to another client";
+	else if (!uri || !streq(uri, a->redirect_uri))
+		why = "redirect_uri differs from the authorization request";
+	else if (!verifier || !verifier_ok(verifier))
+		why = "code_verifier is missing or malformed";
+	else {
+		char chal[44];
+		s256(verifier, chal);
+		if (!streq(chal, a->challenge))
+			why = "code_verifier does not match the code_challenge";
+	}
+	if (a)
+		a->used = true; /* one attempt per code, right or wrong (RFC 6749 4.1.2) */
+	if (!why)
+		srv.n.code_exchanges++;
+	pthread_mutex_unlock(&srv.lock);
+	if (why)
+		oauth_error(rp, 400, "invalid_grant", why);
+	return !why;
+}
+
+/* The refresh_token grant: true when the token is live for this client; it
+ * is revoked (rotation). */
+static bool redeem_refresh(const struct query *form, const char *id, struct reply *rp)
+{
+	const char *rt = query_get(form, "refresh_token");
+	pthread_mutex_lock(&srv.lock);
+	char *owner = rt ? hmap_gets(&refresh_tokens, rt) : NULL;
+	bool ok = owner && streq(owner, id);
+	if (ok) {
+		free(hmap_put(&refresh_tokens, rt, strlen(rt), NULL));
+		srv.n.refreshes++;
+	}
+	pthread_mutex_unlock(&srv.lock);
+	if (!ok)
+		oauth_error(rp, 400, "invalid_grant",
+			    !rt ? "refresh_token is required"
+				: "the refresh token is unknown, used or of another client");
+	return ok;
+}
+
 static void oauth(struct MHD_Connection *c, const char *method, bool json_style,
 		  struct request_body *rb, struct reply *rp)
 {
@@ -384,19 +587,17 @@ static void oauth(struct MHD_Connection *c, const char *method, bool json_style,
 				    "\"client_id\": ..., \"client_secret\": ...}}");
 			goto out;
 		}
-		json_object *v;
-		if (json_object_object_get_ex(t, "grant_type", &v))
-			grant = json_object_get_string(v);
-		if (json_object_object_get_ex(t, "client_id", &v))
-			id = json_object_get_string(v);
-		if (json_object_object_get_ex(t, "client_secret", &v))
-			secret = json_object_get_string(v);
+		json_object_object_foreach(t, k, v)
+		{
+			if (json_object_is_type(v, json_type_string))
+				query_add(&form, k, json_object_get_string(v));
+		}
 	} else {
 		query_parse(&form, rb->body.buf);
-		grant = query_get(&form, "grant_type");
-		id = query_get(&form, "client_id");
-		secret = query_get(&form, "client_secret");
 	}
+	grant = query_get(&form, "grant_type");
+	id = query_get(&form, "client_id");
+	secret = query_get(&form, "client_secret");
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	bool used_basic = auth && !strncasecmp(auth, "Basic ", 6);
 	if (used_basic) {
@@ -427,12 +628,19 @@ static void oauth(struct MHD_Connection *c, const char *method, bool json_style,
 		oauth_error(rp, 400, "invalid_request", "grant_type is required");
 		goto out;
 	}
-	if (!streq(grant, "client_credentials")) {
+	bool by_code = streq(grant, "authorization_code"),
+	     by_refresh = streq(grant, "refresh_token");
+	if (!streq(grant, "client_credentials") && !by_code && !by_refresh) {
 		oauth_error(rp, 400, "unsupported_grant_type",
-			    "only grant_type=client_credentials is supported");
+			    "grant_type must be client_credentials, authorization_code or "
+			    "refresh_token");
 		goto out;
 	}
-	if (!id || !secret || !streq(id, cfg.client_id) || !streq(secret, cfg.client_secret)) {
+	/* A person's login is a public client (RFC 6749 2.1): the client id
+	 * identifies it, a secret is checked only when one is sent. */
+	bool public_ok = (by_code || by_refresh) && id && !secret && streq(id, cfg.client_id);
+	if (!public_ok &&
+	    (!id || !secret || !streq(id, cfg.client_id) || !streq(secret, cfg.client_secret))) {
 		oauth_error(rp, 401, "invalid_client",
 			    !id || !secret ? "client authentication is required"
 					   : "client authentication failed");
@@ -440,22 +648,27 @@ static void oauth(struct MHD_Connection *c, const char *method, bool json_style,
 			add_header(rp, "WWW-Authenticate", "Basic realm=\"dhp-testserver\"");
 		goto out;
 	}
-	unsigned char rnd[24];
-	char token[sizeof(rnd) * 2 + 1];
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		die("getrandom: %s", strerror(errno));
-	for (size_t i = 0; i < sizeof(rnd); i++)
-		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	if ((by_code && !redeem_code(&form, id, rp)) ||
+	    (by_refresh && !redeem_refresh(&form, id, rp)))
+		goto out;
+	char token[49], refresh[65];
+	random_hex(token, 24);
 	/* +1 keeps a zero expiry distinct from "no such token" (NULL). */
 	int64_t expiry = mono_ms() + cfg.token_ttl * 1000 + 1;
 	pthread_mutex_lock(&srv.lock);
 	hmap_put(&srv.tokens, token, strlen(token), (void *)(uintptr_t)expiry);
 	srv.n.tokens_issued++;
+	if (by_code || by_refresh) {
+		random_hex(refresh, 32);
+		hmap_put(&refresh_tokens, refresh, strlen(refresh), xstrdup(id));
+	}
 	pthread_mutex_unlock(&srv.lock);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "access_token", json_object_new_string(token));
 	json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
 	json_object_object_add(o, "expires_in", json_object_new_int64(cfg.token_ttl));
+	if (by_code || by_refresh)
+		json_object_object_add(o, "refresh_token", json_object_new_string(refresh));
 	reply_json(rp, 200, o, PLAIN_JSON);
 	add_header(rp, "Cache-Control", "no-store");
 	add_header(rp, "Pragma", "no-cache");
@@ -772,6 +985,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
 	if (streq(path, "/oauth/token") || streq(path, "/oauth/tokens")) {
 		oauth(c, method, streq(path, "/oauth/tokens"), rb, &rp);
+	} else if (streq(path, "/oauth/authorize")) {
+		authorize(c, method, &rp);
 	} else if (streq(path, "/_stats")) {
 		counted = false;
 		rp.status = 200;

@@ -164,6 +164,7 @@ char *json_dump(json_object *o, size_t *len);
 
 struct counters {
 	unsigned long requests, token_requests, tokens_issued, token_failures, unauthorized;
+	unsigned long authorizations, code_exchanges, refreshes; /* login: code + PKCE */
 	unsigned long creates, updates, reads, vreads, searches, cond_create_matches;
 	unsigned long transactions, transactions_failed, transaction_entries;
 	unsigned long batches, batch_entries, batch_entries_failed;
