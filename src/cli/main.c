@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  --db CONNINFO             PostgreSQL conninfo or URI (default: PG* environment)\n"
     "  --since TIMESTAMP         watermark bound to :since in the queries\n"
     "  --charset NAME            HL7v2 character set, overriding MSH-18\n"
+    "  --unmapped reject|skip    HL7v2 message types no table maps (reject)\n"
     "  --mappings DIR            mapping tables (*.map)\n"
     "  --profiles DIR            UZ Core profile tables (default: shipped)\n"
     "  --terminology DIR         shared code tables (default: shipped)\n"
@@ -77,6 +78,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_VERSION,
 	OPT_CHARSET,
+	OPT_UNMAPPED,
 	OPT_BASE,
 	OPT_TOKEN_URL,
 	OPT_CLIENT_ID,
@@ -95,6 +97,7 @@ static const struct option long_opts[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"since", required_argument, NULL, OPT_SINCE},
     {"charset", required_argument, NULL, OPT_CHARSET},
+    {"unmapped", required_argument, NULL, OPT_UNMAPPED},
     {"base", required_argument, NULL, OPT_BASE},
     {"token-url", required_argument, NULL, OPT_TOKEN_URL},
     {"client-id", required_argument, NULL, OPT_CLIENT_ID},
@@ -132,6 +135,7 @@ static const struct {
     {OPT_DB, "source", "db"},
     {OPT_SINCE, "source", "since"},
     {OPT_CHARSET, "source", "charset"},
+    {OPT_UNMAPPED, "source", "unmapped"},
     {OPT_BASE, "target", "base"},
     {OPT_TOKEN_URL, "target", "token_url"},
     {OPT_CLIENT_ID, "target", "client_id"},

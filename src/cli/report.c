@@ -91,6 +91,10 @@ void report_summary(const struct report *r, FILE *out)
 		print_counts(out, "resources", &r->stats->by_type);
 		fprintf(out, "  %-11s%ld elements filled with Data Absent Reason\n", "absent",
 			r->stats->dar);
+		if (r->skipped)
+			fprintf(out,
+				"  %-11s%ld messages of types no table maps (--unmapped skip)\n",
+				"skipped", r->skipped);
 		print_counts(out, "by element", &r->stats->dar_by_elem);
 	}
 	if (r->failure)
@@ -121,6 +125,7 @@ int report_write_json(const struct report *r, const char *path, struct dhp_error
 	json_object_object_add(o, "unchanged", json_object_new_int64(r->unchanged));
 	json_object_object_add(o, "rejected", json_object_new_int64(r->rejected));
 	json_object_object_add(o, "dar", json_object_new_int64(r->stats ? r->stats->dar : 0));
+	json_object_object_add(o, "skipped", json_object_new_int64(r->skipped));
 	json_object_object_add(o, "dar_by_element",
 			       r->stats ? counts_json(&r->stats->dar_by_elem)
 					: json_object_new_object());

@@ -27,6 +27,7 @@ struct report {
 	const char *command;
 	long extracted, loaded, unchanged, rejected;
 	long bundles, resources;
+	long skipped; /* messages of unmapped types skipped (counted as loaded/unchanged) */
 	long created, updated, same, requests, retries; /* run: resources on the server */
 	const char *target;				/* run: the FHIR base */
 	double seconds;

@@ -158,6 +158,7 @@ static int finish(struct run *R, int status)
 	struct dhp_error err = DHP_ERROR_INIT;
 	R->rep.seconds = now() - R->t0;
 	R->rep.stats = &R->ctx.stats;
+	R->rep.skipped = R->ctx.skipped;
 	if (R->dl) {
 		R->rep.bundles = dirload_bundles(R->dl);
 		R->rep.resources = dirload_resources(R->dl);
@@ -397,6 +398,12 @@ int cmd_validate(struct cli_opts *o)
 	R.t0 = now();
 	R.rep.command = o->command;
 	map_ctx_init(&R.ctx, c->timezone);
+	if (c->unmapped && !streq(c->unmapped, "reject") && !streq(c->unmapped, "skip")) {
+		dhp_fail(&err, DHP_ECONFIG, c->file, "unmapped must be reject or skip, found '%s'",
+			 c->unmapped);
+		return stop(&R, EXIT_USAGE, &err);
+	}
+	R.ctx.skip_unmapped = c->unmapped && streq(c->unmapped, "skip");
 	if (!c->out_dir && !o->load) {
 		dhp_fail(&err, DHP_ECONFIG, c->file,
 			 "no output directory: give --out DIR or [output] dir");

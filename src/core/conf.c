@@ -34,6 +34,7 @@ void conf_free(struct job_conf *c)
 		free(c->files[i]);
 	free(c->files);
 	free(c->charset);
+	free(c->unmapped);
 	char **strs[] = {&c->file,     &c->source_type, &c->db,		 &c->since,
 			 &c->mappings, &c->profiles,	&c->terminology, &c->timezone,
 			 &c->out_dir,  &c->rejects,	&c->report};
@@ -56,6 +57,7 @@ static const struct key_def keys[] = {
     {"source", "db", STR, F(db)},
     {"source", "since", STR, F(since)},
     {"source", "charset", STR, F(charset)},
+    {"source", "unmapped", STR, F(unmapped)},
     {"source", "files", GLOB, 0},
     {"mapping", "dir", PATH, F(mappings)},
     {"mapping", "profiles", PATH, F(profiles)},

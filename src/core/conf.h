@@ -27,6 +27,7 @@ struct job_conf {
 	char *db;	   /* conninfo / URI; NULL = PG* environment */
 	char *since;	   /* watermark text or NULL */
 	char *charset;	   /* hl7v2: overrides MSH-18, or NULL */
+	char *unmapped;	   /* hl7v2: "reject" (default) or "skip" message types no table maps */
 	char **files;	   /* hl7v2: input files (job file globs expanded, or argv) */
 	int nfiles;
 	/* [mapping] */

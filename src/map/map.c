@@ -959,6 +959,10 @@ static int plan_instances(struct rec *rc)
 				add_instance(rc->out, st, src->where, k, anchor, i);
 		}
 	}
+	if (st->by_message && !applicable && rc->ctx->skip_unmapped) {
+		rc->ctx->skipped++; /* the record builds nothing, as the job asked */
+		return 0;
+	}
 	if (st->by_message && !applicable)
 		return dhp_fail(rc->err, DHP_ECODETABLE, rc->out->where,
 				"no mapping table for message type '%s' (no @message matches it)",

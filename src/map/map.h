@@ -49,7 +49,9 @@ struct map_stats {
 
 /* Scratch space reused from record to record (no per-record malloc for values). */
 struct map_ctx {
-	const char *tz; /* default time zone of datetime() */
+	const char *tz;	    /* default time zone of datetime() */
+	bool skip_unmapped; /* a message type no table maps is skipped, not rejected */
+	long skipped;	    /* messages skipped so far */
 	struct strbuf a, b, path;
 	struct map_stats stats;
 	/* guard results of the resource being mapped, per row: -1 unknown,

@@ -17,3 +17,14 @@ results=$(grep -o '"result": \[[^]]*\]' "$B")
 # [*] repetitions and the message's location in rejects
 grep -q '"identifier": \[ { "system": "urn:test", "value": "111" } \]' "$B" || fail "PID-3[*] identifier"
 pass "reports reference the observations of their own OBR"
+
+# a message type no table maps: rejected with the reason, or skipped on request
+expect_status 3 "$DHP" validate --source hl7v2 "$SRC/tests/data/siu.hl7" \
+	--mappings "$SRC/tests/data/hl7refs" --out "$SCRATCH/u" -q
+grep -q "no mapping table for message type 'SIU^S12'" "$SCRATCH/u/rejects.jsonl" || fail "SIU not rejected"
+grep -q '"where":"[^"]*siu.hl7:msg#1"' "$SCRATCH/u/rejects.jsonl" || fail "reject lacks FILE:msg#N"
+expect_status 0 "$DHP" validate --source hl7v2 "$SRC/tests/data/siu.hl7" \
+	--mappings "$SRC/tests/data/hl7refs" --out "$SCRATCH/s" --unmapped skip --report "$SCRATCH/s.json" -q
+grep -q '"skipped": 1' "$SCRATCH/s.json" || fail "skip not counted"
+grep -q '"rejected": 0' "$SCRATCH/s.json" || fail "skipped message rejected"
+pass "unmapped message types: rejected by default, skipped with --unmapped skip"
