@@ -37,7 +37,7 @@ static const char usage_text[] =
     "  --terminology DIR         shared code tables (default: shipped)\n"
     "  --timezone TZ             local time zone of the source (Asia/Tashkent)\n"
     "  --out DIR                 directory for the bundle files\n"
-    "  --records-per-bundle N    source records per transaction Bundle (50)\n"
+    "  --records-per-bundle N    records per transaction Bundle (50; hl7v2: 1)\n"
     "  --rejects FILE            reject file, JSON lines (DIR/rejects.jsonl)\n"
     "  --report FILE             write a JSON run report\n"
     "  --base URL                FHIR base of DHP (run)\n"

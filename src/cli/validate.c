@@ -398,6 +398,8 @@ int cmd_validate(struct cli_opts *o)
 	R.t0 = now();
 	R.rep.command = o->command;
 	map_ctx_init(&R.ctx, c->timezone);
+	if (!c->records_per_bundle)
+		c->records_per_bundle = streq(c->source_type, "hl7v2") ? 1 : 50;
 	if (c->unmapped && !streq(c->unmapped, "reject") && !streq(c->unmapped, "skip")) {
 		dhp_fail(&err, DHP_ECONFIG, c->file, "unmapped must be reject or skip, found '%s'",
 			 c->unmapped);

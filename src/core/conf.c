@@ -12,7 +12,7 @@ void conf_init(struct job_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->source_type = xstrdup("pg");
 	c->timezone = xstrdup("Asia/Tashkent");
-	c->records_per_bundle = 50;
+	c->records_per_bundle = 0; /* by source: 50 rows, or 1 HL7 message (conf.h) */
 }
 
 void conf_free(struct job_conf *c)

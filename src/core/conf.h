@@ -37,7 +37,8 @@ struct job_conf {
 	char *timezone;
 	/* [output] */
 	char *out_dir;
-	int records_per_bundle;
+	int records_per_bundle; /* 0 = by source: 50 for pg, 1 for hl7v2 (a message is
+				   its own transaction, as the sender meant it) */
 	char *rejects;
 	char *report;
 	/* [target] (run without --dry-run) */

@@ -150,7 +150,16 @@ expect_status 0 "$DHP" run --source hl7v2 "$SRC"/samples/hl7v2/*.hl7 --base "htt
 [ "$(stat_of updates)" = 0 ] || fail "hl7 re-run updated resources"
 pass "HL7v2 samples loaded ($creates resources); re-run unchanged"
 
-# 10. the secret never appears in any output or log
+# 10. a server that keeps failing: the run stops cleanly after max_failures, exit 1
+start_server down --fail-rate 1
+printf '[target]\nmax_attempts = 5\nmax_failures = 3\n' >"$SCRATCH/down.conf"
+expect_status 1 load "$M" "$SCRATCH/down.conf" --report "$SCRATCH/r10.json"
+expect_stderr "consecutive failed requests"
+grep -q '"status": "failed"' "$SCRATCH/r10.json" || fail "report does not say failed"
+[ "$(num "$SCRATCH/r10.json" loaded)" = 0 ] || fail "nothing can have been loaded"
+pass "a failing server: stopped after 3 consecutive failures, exit 1"
+
+# 11. the secret never appears in any output or log
 for f in "$SCRATCH"/*.log "$SCRATCH"/*.err "$SCRATCH"/*.json "$SCRATCH"/*.jsonl "$SCRATCH/stdout" "$SCRATCH/stderr"; do
 	[ -f "$f" ] || continue
 	! grep -qF "$SECRET" "$f" || fail "the client secret leaked into $f"

@@ -27,8 +27,10 @@ grep -q '"rejected": 0,' "$SCRATCH/r.json" || fail "report: rejected is not 0"
 grep -q '"dar": 0,' "$SCRATCH/r.json" || fail "report: Data Absent Reasons were needed"
 grep -q '"DocumentReference": 1,' "$SCRATCH/r.json" || fail "report: not 1 DocumentReference"
 grep -q '"MedicationAdministration": 3,' "$SCRATCH/r.json" || fail "report: not 3 MedicationAdministrations"
-B=$SCRATCH/b/bundle-000001.json
-[ -f "$B" ] || fail "no bundle"
+# one Bundle per message (the HL7 default); the checks below read them together
+[ -f "$SCRATCH/b/bundle-000002.json" ] || fail "expected one bundle per message"
+B=$SCRATCH/all.json
+cat "$SCRATCH"/b/bundle-*.json >"$B"
 pass "MDM^T02 and RAS^O17 convert without rejects"
 
 # ---- MDM^T02 -> DocumentReference -------------------------------------------
