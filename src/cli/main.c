@@ -202,7 +202,7 @@ struct pending {
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("missing command (validate, run or check)", NULL);
+		return usage_error("missing command (validate, run, check, token or login)", NULL);
 	const char *cmd = argv[1];
 	if (streq(cmd, "-h") || streq(cmd, "--help") || streq(cmd, "help")) {
 		fputs(usage_text, stdout);
