@@ -97,16 +97,25 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Bytes JSON needs escaped: control characters, '"' and '\\'. */
+static bool needs_escape(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\';
+}
+
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t start = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+	size_t i = 0;
+	while (i < len) {
+		/* the common case: a long run of plain bytes, copied at once */
+		size_t start = i;
+		while (i < len && !needs_escape((unsigned char)s[i]))
+			i++;
 		strbuf_add(sb, s + start, i - start);
-		start = i + 1;
+		if (i == len)
+			break;
+		unsigned char c = (unsigned char)s[i++];
 		switch (c) {
 		case '"':
 			strbuf_add(sb, "\\\"", 2);
@@ -129,5 +138,4 @@ void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 		}
 		}
 	}
-	strbuf_add(sb, s + start, len - start);
 }

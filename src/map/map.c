@@ -566,16 +566,9 @@ static int fill_dar(struct rec *rc, const struct mres *r, json_object *res)
 {
 	for (int t = 0; t < r->nprofiles; t++) {
 		const struct profile *p = r->tabs[t];
-		for (size_t i = 0; i < p->n; i++) {
-			const struct pelem *e = &p->elems[i];
-			if (e->min < 1 || strchr(e->path, ':') || !strchr(e->path, '.'))
-				continue;
-			char buf[256], *segs[16];
-			int nseg = 0;
-			snprintf(buf, sizeof(buf), "%s", strchr(e->path, '.') + 1);
-			for (char *s = strtok(buf, "."); s && nseg < 16; s = strtok(NULL, "."))
-				segs[nseg++] = s;
-			if (dar_walk(rc, r, e, res, segs, nseg, 0))
+		for (size_t i = 0; i < p->nmand; i++) {
+			const struct pelem *e = &p->elems[p->mand[i]];
+			if (dar_walk(rc, r, e, res, e->segs, e->nseg, 0))
 				return -1;
 		}
 	}

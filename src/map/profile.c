@@ -109,6 +109,27 @@ static int parse_directive(struct profile *p, char *line, int lineno, struct dhp
 
 static void profile_free(struct profile *p);
 
+/* Remember a mandatory element (min >= 1, not inside a slice, below the
+ * resource) with its path split into names: every mapped resource is
+ * checked against these, so the work is done once here. */
+static void index_mandatory(struct profile *p, size_t i)
+{
+	struct pelem *e = &p->elems[i];
+	const char *dot = strchr(e->path, '.');
+	if (e->min < 1 || strchr(e->path, ':') || !dot)
+		return;
+	for (const char *s = dot + 1;; s++) {
+		const char *end = s + strcspn(s, ".");
+		e->segs = xrealloc(e->segs, (size_t)(e->nseg + 1) * sizeof(*e->segs));
+		e->segs[e->nseg++] = xstrndup(s, (size_t)(end - s));
+		if (!*end)
+			break;
+		s = end;
+	}
+	p->mand = xrealloc(p->mand, (p->nmand + 1) * sizeof(*p->mand));
+	p->mand[p->nmand++] = i;
+}
+
 static struct profile *load_one(const char *path, struct dhp_error *err)
 {
 	char *text = fileio_read(path, NULL, err);
@@ -142,8 +163,10 @@ static struct profile *load_one(const char *path, struct dhp_error *err)
 		profile_free(p);
 		return NULL;
 	}
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
 		hmap_put(&p->index, p->elems[i].path, strlen(p->elems[i].path), &p->elems[i]);
+		index_mandatory(p, i);
+	}
 	return p;
 }
 
@@ -206,8 +229,12 @@ static void profile_free(struct profile *p)
 		free(e->strength);
 		free(e->valueset);
 		hmap_clear(&e->codes);
+		for (int k = 0; k < e->nseg; k++)
+			free(e->segs[k]);
+		free(e->segs);
 	}
 	free(p->elems);
+	free(p->mand);
 	hmap_clear(&p->index);
 	free(p->url);
 	free(p->resource);

@@ -36,6 +36,8 @@ struct pelem {
 	char *valueset;	   /* bound value set or NULL */
 	struct hmap codes; /* required binding codes (value = non-NULL marker), may be empty */
 	int line;	   /* line in the table file */
+	char **segs;	   /* mandatory elements: the names after the type, split once */
+	int nseg;
 };
 
 struct profile {
@@ -46,6 +48,8 @@ struct profile {
 	struct pelem *elems;
 	size_t n, alloc;
 	struct hmap index; /* path -> struct pelem* */
+	size_t *mand;	   /* indexes of the mandatory elements outside slices (for DAR) */
+	size_t nmand;
 };
 
 struct profiles {
