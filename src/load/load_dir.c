@@ -4,7 +4,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,58 +102,6 @@ static int write_bundle(struct dirload *dl, struct dhp_error *err)
 	return rc;
 }
 
-/* JSON text of o in json-c's "spaced" layout ({ "k": v, ... }, [ a, b ]),
- * written straight into sb: json-c's own printer costs several times more
- * (a printbuf and an indentation callback per value). */
-static void write_json(struct strbuf *sb, json_object *o)
-{
-	switch (json_object_get_type(o)) {
-	case json_type_object: {
-		bool first = true;
-		strbuf_addch(sb, '{');
-		json_object_object_foreach(o, k, v)
-		{
-			strbuf_addstr(sb, first ? " \"" : ", \"");
-			strbuf_add_json_escaped(sb, k, strlen(k));
-			strbuf_addstr(sb, "\": ");
-			write_json(sb, v);
-			first = false;
-		}
-		strbuf_addstr(sb, " }");
-		break;
-	}
-	case json_type_array: {
-		size_t n = json_object_array_length(o);
-		strbuf_addch(sb, '[');
-		for (size_t i = 0; i < n; i++) {
-			strbuf_addstr(sb, i ? ", " : " ");
-			write_json(sb, json_object_array_get_idx(o, i));
-		}
-		strbuf_addstr(sb, " ]");
-		break;
-	}
-	case json_type_string:
-		strbuf_addch(sb, '"');
-		strbuf_add_json_escaped(sb, json_object_get_string(o),
-					(size_t)json_object_get_string_len(o));
-		strbuf_addch(sb, '"');
-		break;
-	case json_type_int:
-		strbuf_addf(sb, "%" PRId64, json_object_get_int64(o));
-		break;
-	case json_type_double:
-		/* the decimal's own digits (json_object_new_double_s) */
-		strbuf_addstr(sb, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		break;
-	case json_type_boolean:
-		strbuf_addstr(sb, json_object_get_boolean(o) ? "true" : "false");
-		break;
-	case json_type_null:
-		strbuf_addstr(sb, "null");
-		break;
-	}
-}
-
 int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *err)
 {
 	if (!dl->records)
@@ -166,7 +113,7 @@ int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *er
 		snprintf(urn, sizeof(urn), "urn:uuid:%s", r->uuid);
 		strbuf_addstr(&dl->text, dl->entries++ ? ",\n    " : "\n    ");
 		strbuf_addf(&dl->text, "{ \"fullUrl\": \"urn:uuid:%s\", \"resource\": ", r->uuid);
-		write_json(&dl->text, r->json);
+		j_write(&dl->text, r->json);
 		strbuf_addf(&dl->text, ", \"request\": { \"method\": \"POST\", \"url\": \"%s\"",
 			    r->def->type);
 		if (r->if_none_exist) {

@@ -1074,9 +1074,8 @@ int httpload_add(struct httpload *p, struct mapped *m, const char *table, struct
 	for (int k = 0; k < m->n; k++) {
 		struct lres *r = &rec->res[k];
 		r->type = m->res[k].def->type;
-		/* taken, not shared: json-c reference counts are not thread-safe */
-		r->json = m->res[k].json;
-		m->res[k].json = NULL;
+		/* a json-c copy: the mapper's tree lives only until its next record */
+		r->json = jtree_to_jsonc(m->res[k].json);
 		memcpy(r->uuid, m->res[k].uuid, sizeof(r->uuid));
 		if (m->res[k].if_none_exist) {
 			char q[1200];

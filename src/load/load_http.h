@@ -63,8 +63,8 @@ struct httpload_counts {
  * endpoint or metadata failed; nothing was sent). */
 struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,
 			       struct dhp_error *err);
-/* Queue one record; its resources are taken from *m (m->res[].json become
- * NULL). Batches go to `concurrency` workers, each with its own connection;
+/* Queue one record; its resources are copied out of the mapper's arena.
+ * Batches go to `concurrency` workers, each with its own connection;
  * two batches that share a business identifier are never in flight
  * together. -1 = the run must stop (err says why). */
 int httpload_add(struct httpload *hl, struct mapped *m, const char *table, struct dhp_error *err);

@@ -35,6 +35,7 @@ void map_ctx_init(struct map_ctx *ctx, const char *tz)
 	strbuf_init(&ctx->a, 0);
 	strbuf_init(&ctx->b, 0);
 	strbuf_init(&ctx->path, 0);
+	jarena_init(&ctx->arena);
 }
 
 void map_ctx_release(struct map_ctx *ctx)
@@ -44,6 +45,7 @@ void map_ctx_release(struct map_ctx *ctx)
 	strbuf_release(&ctx->path);
 	free(ctx->guard);
 	free(ctx->guard_rep);
+	jarena_release(&ctx->arena);
 	hmap_clear(&ctx->stats.dar_by_elem);
 	hmap_clear(&ctx->stats.by_type);
 }
@@ -56,10 +58,8 @@ void stats_count(struct hmap *m, const char *key, long n)
 
 void mapped_reset(struct mapped *m)
 {
-	for (int i = 0; i < m->n; i++) {
-		json_object_put(m->res[i].json);
-		free(m->res[i].if_none_exist);
-	}
+	for (int i = 0; i < m->n; i++)
+		free(m->res[i].if_none_exist); /* the trees live in the context's arena */
 	m->n = 0;
 }
 
@@ -297,14 +297,24 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 
 /* ---- building JSON ----------------------------------------------------- */
 
-static json_object *new_reference(const struct rec *rc, const struct mrow *row, const struct val *v)
+/* Text kept in the record's arena (for keys built on the fly). */
+static const char *arena_text(struct jarena *a, const char *s)
 {
-	json_object *ref = json_object_new_object();
+	return j_str(a, s, strlen(s))->u.str.s;
+}
+
+static struct jnode *new_reference(const struct rec *rc, const struct mrow *row,
+				   const struct val *v)
+{
+	struct jarena *A = &rc->ctx->arena;
+	struct jnode *ref = j_obj(A);
+	struct strbuf *sb = &rc->ctx->path;
+	strbuf_reset(sb);
 	if (row->src == S_LOCALREF) {
 		/* v carries the referenced resource's uuid (see map_local_ref) */
-		char urn[64];
-		snprintf(urn, sizeof(urn), "urn:uuid:%.*s", (int)v->n, v->s);
-		json_object_object_add(ref, "reference", json_object_new_string(urn));
+		strbuf_addstr(sb, "urn:uuid:");
+		strbuf_add(sb, v->s, v->n);
+		j_set(A, ref, "reference", j_str(A, sb->buf, sb->len));
 		return ref;
 	}
 	/* ref(TYPE, SYSTEM) on an identifier value: a conditional reference the
@@ -314,37 +324,37 @@ static json_object *new_reference(const struct rec *rc, const struct mrow *row, 
 		if (row->xf[i].kind == XF_REF)
 			x = &row->xf[i];
 	const char *type = x->args[0].text, *system = x->args[1].text;
-	struct strbuf *sb = &rc->ctx->path;
-	strbuf_reset(sb);
-	strbuf_addf(sb, "%s?identifier=%s|%.*s", type, system, (int)v->n, v->s);
-	json_object_object_add(ref, "reference", json_object_new_string_len(sb->buf, (int)sb->len));
-	json_object_object_add(ref, "type", json_object_new_string(type));
-	json_object *id = json_object_new_object();
-	json_object_object_add(id, "system", json_object_new_string(system));
-	json_object_object_add(id, "value", json_object_new_string_len(v->s, (int)v->n));
-	json_object_object_add(ref, "identifier", id);
+	strbuf_addstr(sb, type);
+	strbuf_addstr(sb, "?identifier=");
+	strbuf_addstr(sb, system);
+	strbuf_addch(sb, '|');
+	strbuf_add(sb, v->s, v->n);
+	j_set(A, ref, "reference", j_str(A, sb->buf, sb->len));
+	j_set(A, ref, "type", j_str(A, type, strlen(type)));
+	struct jnode *id = j_obj(A);
+	j_set(A, id, "system", j_str(A, system, strlen(system)));
+	j_set(A, id, "value", j_str(A, v->s, v->n));
+	j_set(A, ref, "identifier", id);
 	return ref;
 }
 
-static json_object *new_value(const struct rec *rc, const struct mrow *row, const struct val *v)
+static struct jnode *new_value(const struct rec *rc, const struct mrow *row, const struct val *v)
 {
+	struct jarena *A = &rc->ctx->arena;
 	switch (v->kind) {
-	case K_DECIMAL: {
-		/* json-c prints the given text, so FHIR's decimal precision is kept */
-		char buf[64];
-		size_t n = v->n < sizeof(buf) - 1 ? v->n : sizeof(buf) - 1;
-		memcpy(buf, v->s, n);
-		buf[n] = '\0';
-		return json_object_new_double_s(strtod(buf, NULL), buf);
+	case K_DECIMAL: /* the digits as converted: FHIR keeps a decimal's precision */
+		return j_num(A, v->s, v->n);
+	case K_INTEGER: {
+		char buf[32];
+		int n = snprintf(buf, sizeof(buf), "%lld", strtoll(v->s, NULL, 10));
+		return j_num(A, buf, (size_t)n);
 	}
-	case K_INTEGER:
-		return json_object_new_int64(strtoll(v->s, NULL, 10));
 	case K_BOOLEAN:
-		return json_object_new_boolean(v->n == 4 && memcmp(v->s, "true", 4) == 0);
+		return j_bool(A, v->n == 4 && memcmp(v->s, "true", 4) == 0);
 	case K_REFERENCE:
 		return new_reference(rc, row, v);
 	default:
-		return json_object_new_string_len(v->s, (int)v->n);
+		return j_str(A, v->s, v->n);
 	}
 }
 
@@ -356,115 +366,105 @@ static int step_index(const struct rec *rc, const struct pstep *st, bool bumped,
 	return bumped ? idx + bump : idx;
 }
 
-/* Element names live in the mapping set, which outlives every resource:
- * json-c need not copy them (a measurable share of the run otherwise). */
-static void add_key(json_object *obj, const char *key, json_object *val)
+/* The child of `parent` for step st at array index idx, created when absent.
+ * Element names live in the mapping set, which outlives every record. */
+static struct jnode *child(struct jarena *A, struct jnode *parent, const struct pstep *st, int idx)
 {
-	json_object_object_add_ex(obj, key, val, JSON_C_OBJECT_ADD_CONSTANT_KEY);
-}
-
-/* The child of `parent` for step st at array index idx, created when absent. */
-static json_object *child(json_object *parent, const struct pstep *st, int idx)
-{
-	json_object *c = NULL;
-	if (!json_object_object_get_ex(parent, st->name, &c)) {
-		c = st->index != -1 ? json_object_new_array() : json_object_new_object();
-		add_key(parent, st->name, c);
+	struct jnode *c = j_get(parent, st->name);
+	if (!c) {
+		c = st->index != -1 ? j_arr(A) : j_obj(A);
+		j_set(A, parent, st->name, c);
 	}
 	if (st->index == -1)
 		return c;
-	json_object *item = json_object_array_get_idx(c, (size_t)idx);
+	struct jnode *item = j_at(c, (size_t)idx);
 	if (!item) {
-		item = json_object_new_object();
-		json_object_array_put_idx(c, (size_t)idx, item);
+		item = j_obj(A);
+		j_put(A, c, (size_t)idx, item);
 	}
 	return item;
 }
 
 /* Place value at the row's target; step bump_step (or -1) is shifted by bump. */
-static void set_path(const struct rec *rc, json_object *root, const struct mrow *row,
-		     json_object *value, int bump_step, int bump)
+static void set_path(const struct rec *rc, struct jnode *root, const struct mrow *row,
+		     struct jnode *value, int bump_step, int bump)
 {
-	json_object *node = root;
+	struct jarena *A = &rc->ctx->arena;
+	struct jnode *node = root;
 	for (int i = 0; i < row->nsteps - 1; i++)
-		node = child(node, &row->steps[i],
+		node = child(A, node, &row->steps[i],
 			     step_index(rc, &row->steps[i], i == bump_step, bump));
 	int li = row->nsteps - 1;
 	const struct pstep *last = &row->steps[li];
 	if (last->index == -1) {
-		add_key(node, last->name, value);
+		j_set(A, node, last->name, value);
 		return;
 	}
-	json_object *arr = NULL;
-	if (!json_object_object_get_ex(node, last->name, &arr)) {
-		arr = json_object_new_array();
-		add_key(node, last->name, arr);
+	struct jnode *arr = j_get(node, last->name);
+	if (!arr) {
+		arr = j_arr(A);
+		j_set(A, node, last->name, arr);
 	}
-	json_object_array_put_idx(arr, (size_t)step_index(rc, last, li == bump_step, bump), value);
+	j_put(A, arr, (size_t)step_index(rc, last, li == bump_step, bump), value);
 }
 
-/* Drop array holes (rows that produced nothing) and containers left empty. */
-static bool compact(json_object *o)
+/* Drop array holes (rows that produced nothing) and containers left empty;
+ * false when n itself ends up empty. */
+static bool compact(struct jnode *n)
 {
-	if (json_object_is_type(o, json_type_array)) {
-		size_t n = json_object_array_length(o), w = 0;
-		for (size_t i = 0; i < n; i++) {
-			json_object *e = json_object_array_get_idx(o, i);
-			if (!e || !compact(e))
-				continue;
-			json_object_array_put_idx(o, w++, json_object_get(e));
+	if (n->type == J_ARR) {
+		size_t w = 0;
+		for (size_t i = 0; i < n->u.arr.n; i++) {
+			struct jnode *e = n->u.arr.items[i];
+			if (e && compact(e))
+				n->u.arr.items[w++] = e;
 		}
-		if (w < n)
-			json_object_array_del_idx(o, w, n - w);
+		n->u.arr.n = w;
 		return w > 0;
 	}
-	if (json_object_is_type(o, json_type_object)) {
-		const char *dead[64];
-		int ndead = 0;
-		json_object_object_foreach(o, k, v)
-		{
-			if (v && !compact(v) && ndead < (int)ARRAY_SIZE(dead))
-				dead[ndead++] = k;
+	if (n->type == J_OBJ) {
+		struct jmember *prev = NULL;
+		for (struct jmember *m = n->u.obj.first; m; m = m->next) {
+			if (m->val && compact(m->val)) {
+				prev = m;
+				continue;
+			}
+			if (prev)
+				prev->next = m->next;
+			else
+				n->u.obj.first = m->next;
+			if (n->u.obj.last == m)
+				n->u.obj.last = prev;
 		}
-		for (int i = 0; i < ndead; i++)
-			json_object_object_del(o, dead[i]);
-		return json_object_object_length(o) > 0;
+		return n->u.obj.first != NULL;
 	}
 	return true;
 }
 
 /* ---- Data Absent Reason ------------------------------------------------ */
 
-static json_object *dar_extension(const char *code)
+static struct jnode *dar_extension(struct jarena *A, const char *code)
 {
-	json_object *ext = json_object_new_object();
-	json_object_object_add(ext, "url", json_object_new_string(DAR_URL));
-	json_object_object_add(ext, "valueCode", json_object_new_string(code));
-	json_object *arr = json_object_new_array();
-	json_object_array_add(arr, ext);
-	json_object *holder = json_object_new_object();
-	json_object_object_add(holder, "extension", arr);
+	struct jnode *ext = j_obj(A), *arr = j_arr(A), *holder = j_obj(A);
+	j_set(A, ext, "url", j_str(A, DAR_URL, strlen(DAR_URL)));
+	j_set(A, ext, "valueCode", j_str(A, code, strlen(code)));
+	j_push(A, arr, ext);
+	j_set(A, holder, "extension", arr);
 	return holder;
 }
 
 /* Is element `name` ("status", "value[x]") present in node? */
-static bool has_elem(json_object *node, const char *name)
+static bool has_elem(const struct jnode *node, const char *name)
 {
 	size_t n = strlen(name);
-	if (n > 3 && streq(name + n - 3, "[x]")) {
-		json_object_object_foreach(node, k, v)
-		{
-			(void)v;
-			const char *key = k[0] == '_' ? k + 1 : k;
-			if (strncmp(key, name, n - 3) == 0 && isupper((unsigned char)key[n - 3]))
-				return true;
-		}
-		return false;
+	bool choice = n > 3 && streq(name + n - 3, "[x]");
+	for (const struct jmember *m = node->u.obj.first; m; m = m->next) {
+		const char *key = m->key[0] == '_' ? m->key + 1 : m->key;
+		if (choice ? strncmp(key, name, n - 3) == 0 && isupper((unsigned char)key[n - 3])
+			   : streq(key, name))
+			return true;
 	}
-	char under[128];
-	snprintf(under, sizeof(under), "_%s", name);
-	return json_object_object_get_ex(node, name, NULL) ||
-	       json_object_object_get_ex(node, under, NULL);
+	return false;
 }
 
 static bool is_prefix_of(const char *prefix, const char *path)
@@ -485,7 +485,8 @@ static const char *dar_code_for(const struct mres *r, const char *path)
 	return "unknown";
 }
 
-static void add_dar(json_object *node, const struct pelem *e, const char *name, const char *code)
+static void add_dar(struct jarena *A, struct jnode *node, const struct pelem *e, const char *name,
+		    const char *code)
 {
 	const char *type = e->ntypes ? e->types[0] : "BackboneElement";
 	char key[160];
@@ -495,46 +496,43 @@ static void add_dar(json_object *node, const struct pelem *e, const char *name, 
 			 toupper((unsigned char)type[0]), type + 1);
 	else
 		snprintf(key, sizeof(key), "%s", name);
-	json_object *dar = dar_extension(code);
+	struct jnode *dar = dar_extension(A, code);
 	if (fhir_is_primitive(type)) {
 		char under[170];
 		snprintf(under, sizeof(under), "_%s", key);
 		if (pelem_is_array(e)) {
 			/* a repeating primitive: value array of null, extension array aligned */
-			json_object *vals = json_object_new_array(),
-				    *exts = json_object_new_array();
-			json_object_array_add(vals, NULL);
-			json_object_array_add(exts, dar);
-			json_object_object_add(node, key, vals);
-			json_object_object_add(node, under, exts);
+			struct jnode *vals = j_arr(A), *exts = j_arr(A);
+			j_push(A, vals, NULL);
+			j_push(A, exts, dar);
+			j_set(A, node, arena_text(A, key), vals);
+			j_set(A, node, arena_text(A, under), exts);
 		} else {
-			json_object_object_add(node, under, dar);
+			j_set(A, node, arena_text(A, under), dar);
 		}
 	} else if (pelem_is_array(e)) {
-		json_object *arr = json_object_new_array();
-		json_object_array_add(arr, dar);
-		json_object_object_add(node, key, arr);
+		struct jnode *arr = j_arr(A);
+		j_push(A, arr, dar);
+		j_set(A, node, arena_text(A, key), arr);
 	} else {
-		json_object_object_add(node, key, dar);
+		j_set(A, node, arena_text(A, key), dar);
 	}
 }
 
 /* Walk `segs` (element names under the resource) and fill the last one where
  * every parent is present. -1 when the element is nodar (err set). */
-static int dar_walk(struct rec *rc, const struct mres *r, const struct pelem *e, json_object *node,
+static int dar_walk(struct rec *rc, const struct mres *r, const struct pelem *e, struct jnode *node,
 		    char **segs, int nseg, int depth)
 {
 	if (!node)
 		return 0;
-	if (json_object_is_type(node, json_type_array)) {
-		size_t n = json_object_array_length(node);
-		for (size_t i = 0; i < n; i++)
-			if (dar_walk(rc, r, e, json_object_array_get_idx(node, i), segs, nseg,
-				     depth))
+	if (node->type == J_ARR) {
+		for (size_t i = 0; i < node->u.arr.n; i++)
+			if (dar_walk(rc, r, e, node->u.arr.items[i], segs, nseg, depth))
 				return -1;
 		return 0;
 	}
-	if (!json_object_is_type(node, json_type_object))
+	if (node->type != J_OBJ)
 		return 0;
 	if (depth == nseg - 1) {
 		if (has_elem(node, segs[depth]))
@@ -550,19 +548,16 @@ static int dar_walk(struct rec *rc, const struct mres *r, const struct pelem *e,
 				   r->name);
 			return -1;
 		}
-		const char *code = dar_code_for(r, e->path);
-		add_dar(node, e, segs[depth], code);
+		add_dar(&rc->ctx->arena, node, e, segs[depth], dar_code_for(r, e->path));
 		rc->ctx->stats.dar++;
 		stats_count(&rc->ctx->stats.dar_by_elem, e->path, 1);
 		return 0;
 	}
-	json_object *c = NULL;
-	if (!json_object_object_get_ex(node, segs[depth], &c))
-		return 0; /* parent absent: its children are not required */
-	return dar_walk(rc, r, e, c, segs, nseg, depth + 1);
+	/* a parent absent: its children are not required */
+	return dar_walk(rc, r, e, j_get(node, segs[depth]), segs, nseg, depth + 1);
 }
 
-static int fill_dar(struct rec *rc, const struct mres *r, json_object *res)
+static int fill_dar(struct rec *rc, const struct mres *r, struct jnode *res)
 {
 	for (int t = 0; t < r->nprofiles; t++) {
 		const struct profile *p = r->tabs[t];
@@ -633,7 +628,7 @@ static bool ref_matches(const struct rec *rc, const struct mapped_res *a,
 
 /* ref(TYPE[, NAME]): a reference to each matching instance built from this
  * record; into an array target they go to consecutive indexes. */
-static void map_local_ref(struct rec *rc, const struct mrow *row, json_object *res)
+static void map_local_ref(struct rec *rc, const struct mrow *row, struct jnode *res)
 {
 	int bump_step = -1;
 	for (int i = 0; i < row->nsteps; i++)
@@ -653,7 +648,7 @@ static void map_local_ref(struct rec *rc, const struct mrow *row, json_object *r
 }
 
 static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow *row,
-			 json_object *res)
+			 struct jnode *res)
 {
 	if (!guards_hold(rc, r, row) || !cond_holds(rc, row->when))
 		return 0;
@@ -674,7 +669,7 @@ static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow
 	return 0;
 }
 
-static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row, json_object *res)
+static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row, struct jnode *res)
 {
 	if (row->src == S_NONE)
 		return 0;
@@ -694,27 +689,26 @@ static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row,
 	return rc_;
 }
 
-static bool has_system_value(json_object *id)
+static bool has_system_value(const struct jnode *id)
 {
-	return id && json_object_object_get_ex(id, "system", NULL) &&
-	       json_object_object_get_ex(id, "value", NULL);
+	return id && j_get(id, "system") && j_get(id, "value");
 }
 
 /* The identifier a resource is found by: the official one (a PINFL, say),
  * else the first with both system and value. */
-static json_object *business_id(json_object *res)
+static const struct jnode *business_id(const struct jnode *res)
 {
-	json_object *ids, *use, *first = NULL;
-	if (!json_object_object_get_ex(res, "identifier", &ids))
+	const struct jnode *ids = j_get(res, "identifier"), *first = NULL;
+	if (!ids)
 		return NULL;
-	if (!json_object_is_type(ids, json_type_array))
+	if (ids->type != J_ARR)
 		return has_system_value(ids) ? ids : NULL;
-	for (size_t i = 0; i < json_object_array_length(ids); i++) {
-		json_object *x = json_object_array_get_idx(ids, i);
+	for (size_t i = 0; i < ids->u.arr.n; i++) {
+		const struct jnode *x = ids->u.arr.items[i], *use;
 		if (!has_system_value(x))
 			continue;
-		if (json_object_object_get_ex(x, "use", &use) &&
-		    streq(json_object_get_string(use), "official"))
+		use = j_get(x, "use");
+		if (use && use->type == J_STR && streq(use->u.str.s, "official"))
 			return x;
 		if (!first)
 			first = x;
@@ -723,38 +717,41 @@ static json_object *business_id(json_object *res)
 }
 
 /* "identifier=system|value" of the business identifier, URL-safe. */
-static char *if_none_exist(json_object *res)
+static char *if_none_exist(const struct jnode *res)
 {
-	json_object *id = business_id(res), *sys, *val;
+	const struct jnode *id = business_id(res);
 	if (!id)
 		return NULL;
-	json_object_object_get_ex(id, "system", &sys);
-	json_object_object_get_ex(id, "value", &val);
+	const struct jnode *parts[2] = {j_get(id, "system"), j_get(id, "value")};
+	if (parts[0]->type != J_STR || parts[1]->type != J_STR)
+		return NULL;
+	static const char hex[] = "0123456789ABCDEF";
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, "identifier=");
-	const char *parts[2] = {json_object_get_string(sys), json_object_get_string(val)};
 	for (int p = 0; p < 2; p++) {
 		if (p)
 			strbuf_addch(&sb, '|');
-		for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++) {
-			if (isalnum(*c) || strchr("-._~:/", *c))
-				strbuf_addch(&sb, (char)*c);
-			else
-				strbuf_addf(&sb, "%%%02X", *c);
+		const unsigned char *c = (const unsigned char *)parts[p]->u.str.s;
+		for (size_t i = 0; i < parts[p]->u.str.n; i++) {
+			if (isalnum(c[i]) || strchr("-._~:/", c[i])) {
+				strbuf_addch(&sb, (char)c[i]);
+			} else {
+				char e[3] = {'%', hex[c[i] >> 4], hex[c[i] & 15]};
+				strbuf_add(&sb, e, 3);
+			}
 		}
 	}
 	return strbuf_detach(&sb, NULL);
 }
 
-static json_object *new_resource(const struct mres *r)
+static struct jnode *new_resource(struct jarena *A, const struct mres *r)
 {
-	json_object *res = json_object_new_object();
-	json_object_object_add(res, "resourceType", json_object_new_string(r->type));
-	json_object *meta = json_object_new_object(), *prof = json_object_new_array();
+	struct jnode *res = j_obj(A), *meta = j_obj(A), *prof = j_arr(A);
+	j_set(A, res, "resourceType", j_str(A, r->type, strlen(r->type)));
 	for (int i = 0; i < r->nprofiles; i++)
-		json_object_array_add(prof, json_object_new_string(r->profiles[i]));
-	json_object_object_add(meta, "profile", prof);
-	json_object_object_add(res, "meta", meta);
+		j_push(A, prof, j_str(A, r->profiles[i], strlen(r->profiles[i])));
+	j_set(A, meta, "profile", prof);
+	j_set(A, res, "meta", meta);
 	return res;
 }
 
@@ -765,40 +762,37 @@ static json_object *new_resource(const struct mres *r)
  * fullUrl, so re-runs find it. Not where the profile allows no more
  * identifiers, and not for a Patient whose identifier is a Data Absent
  * Reason (an unidentified patient stays recognisably so). */
-static void add_technical_id(const struct mapped_res *mr, json_object *res)
+static void add_technical_id(struct jarena *A, const struct mapped_res *mr, struct jnode *res)
 {
 	const struct mres *r = mr->def;
 	char path[64];
 	snprintf(path, sizeof(path), "%s.identifier", r->type);
 	const struct pelem *e = profile_elem(r->tabs[0], path, strlen(path));
-	json_object *ids = NULL;
-	json_object_object_get_ex(res, "identifier", &ids);
-	size_t have =
-	    ids && json_object_is_type(ids, json_type_array) ? json_object_array_length(ids) : 0;
+	struct jnode *ids = j_get(res, "identifier");
+	size_t have = ids && ids->type == J_ARR ? ids->u.arr.n : 0;
 	bool valued = false;
 	for (size_t i = 0; i < have; i++)
-		valued |=
-		    json_object_object_get_ex(json_object_array_get_idx(ids, i), "value", NULL);
+		valued |= j_get(ids->u.arr.items[i], "value") != NULL;
 	if (!e || (e->max != -1 && have >= (size_t)e->max) ||
 	    (streq(r->type, "Patient") && have && !valued))
 		return;
 	if (!ids) {
-		ids = json_object_new_array();
-		json_object_object_add(res, "identifier", ids);
+		ids = j_arr(A);
+		j_set(A, res, "identifier", ids);
 	}
 	char urn[64];
-	snprintf(urn, sizeof(urn), "urn:uuid:%s", mr->uuid);
-	json_object *id = json_object_new_object();
-	json_object_object_add(id, "system", json_object_new_string("urn:ietf:rfc:3986"));
-	json_object_object_add(id, "value", json_object_new_string(urn));
-	json_object_array_add(ids, id);
+	int n = snprintf(urn, sizeof(urn), "urn:uuid:%s", mr->uuid);
+	struct jnode *id = j_obj(A);
+	j_set(A, id, "system", j_str(A, "urn:ietf:rfc:3986", 17));
+	j_set(A, id, "value", j_str(A, urn, (size_t)n));
+	j_push(A, ids, id);
 }
 
 static int map_resource(struct rec *rc, int i)
 {
 	struct mapped_res *mr = &rc->out->res[i];
 	const struct mres *r = mr->def;
-	json_object *res = new_resource(r);
+	struct jnode *res = new_resource(&rc->ctx->arena, r);
 	mr->json = res;
 	rc->cur = i;
 	struct map_ctx *ctx = rc->ctx;
@@ -823,7 +817,7 @@ static int map_resource(struct rec *rc, int i)
 		return -1;
 	mr->if_none_exist = if_none_exist(res);
 	if (!mr->if_none_exist) {
-		add_technical_id(mr, res);
+		add_technical_id(&rc->ctx->arena, mr, res);
 		mr->if_none_exist = if_none_exist(res);
 	}
 	return 0;
@@ -968,6 +962,7 @@ int map_record(struct map_ctx *ctx, const struct mstream *st, struct source *src
 {
 	struct rec rc = {ctx, st, src, out, err, 0, 0};
 	mapped_reset(out);
+	jarena_reset(&ctx->arena); /* the previous record's trees are written or copied */
 	if (record_key(&rc) || plan_instances(&rc)) {
 		mapped_reset(out);
 		return -1;

@@ -17,7 +17,7 @@
 #ifndef DHP_MAP_H
 #define DHP_MAP_H
 
-#include <json-c/json.h>
+#include "fhir/jtree.h"
 
 #include "core/hmap.h"
 #include "core/strbuf.h"
@@ -28,7 +28,7 @@ struct mapped_res {
 	int def_index;	     /* index of def in the stream's resources */
 	int anchor;	     /* @for-each: the source anchor of this occurrence; else -1 */
 	int occurrence;	     /* @for-each: 0-based occurrence number */
-	json_object *json;   /* owned */
+	struct jnode *json;  /* in the context's arena: valid until the next map_record */
 	char uuid[37];	     /* lower-case UUID text */
 	char *if_none_exist; /* "identifier=system|value" or NULL; owned */
 };
@@ -59,6 +59,7 @@ struct map_ctx {
 	signed char *guard;
 	int *guard_rep;
 	int guard_alloc;
+	struct jarena arena; /* the current record's JSON trees */
 };
 
 void map_ctx_init(struct map_ctx *ctx, const char *tz);

@@ -990,6 +990,7 @@ static int check_literal(struct pfile *pf, struct mrow *row)
 	char why[CONV_WHY_MAX];
 	struct strbuf sb = STRBUF_INIT;
 	int rc = 0;
+	bool b = false;
 	if (streq(t, "date")) {
 		rc = conv_date(s, strlen(s), &sb, why);
 		row->out = K_DATE;
@@ -1003,9 +1004,15 @@ static int check_literal(struct pfile *pf, struct mrow *row)
 		rc = conv_integer(s, strlen(s), &sb, why);
 		row->out = K_INTEGER;
 	} else if (streq(t, "boolean")) {
-		bool b = false;
 		rc = conv_boolean(s, strlen(s), &b, why);
 		row->out = K_BOOLEAN;
+	}
+	if (rc == 0 && row->out == K_BOOLEAN)
+		strbuf_addstr(&sb, b ? "true" : "false");
+	if (rc == 0 && sb.len) {
+		/* emit the normalised form ("12,5" is 12.5 in JSON) */
+		free(row->operand.text);
+		row->operand.text = strbuf_detach(&sb, NULL);
 	}
 	strbuf_release(&sb);
 	if (rc)
