@@ -108,8 +108,21 @@ void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 	while (i < len) {
-		/* the common case: a long run of plain bytes, copied at once */
+		/* the common case: a long run of plain bytes, copied at once; the
+		 * run is found 8 bytes at a time (a byte < 0x20, '"' or '\\' in
+		 * the word sets its high bit in `hit`) */
 		size_t start = i;
+		while (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+			uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+			uint64_t hit = ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
+				       ((b - ones) & ~b & high);
+			if (hit)
+				break;
+			i += 8;
+		}
 		while (i < len && !needs_escape((unsigned char)s[i]))
 			i++;
 		strbuf_add(sb, s + start, i - start);

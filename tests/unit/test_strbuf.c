@@ -44,6 +44,11 @@ static void test_json_escape(void)
 	const char in[] = "a\"b\\c\n\x01Oʻzbek";
 	strbuf_add_json_escaped(&sb, in, sizeof(in) - 1);
 	CU_ASSERT_STR(sb.buf, "a\\\"b\\\\c\\n\\u0001Oʻzbek");
+	/* escapes found at every offset of the 8-byte scan, and none invented */
+	const char longer[] = "0123456789abc\"ef0123456\x1f89abcdef\\Ўзбекистон0123456789";
+	strbuf_reset(&sb);
+	strbuf_add_json_escaped(&sb, longer, sizeof(longer) - 1);
+	CU_ASSERT_STR(sb.buf, "0123456789abc\\\"ef0123456\\u001f89abcdef\\\\Ўзбекистон0123456789");
 	strbuf_release(&sb);
 }
 
