@@ -45,7 +45,8 @@ static void test_json_escape(void)
 	strbuf_add_json_escaped(&sb, in, sizeof(in) - 1);
 	CU_ASSERT_STR(sb.buf, "a\\\"b\\\\c\\n\\u0001Oʻzbek");
 	/* escapes found at every offset of the 8-byte scan, and none invented */
-	const char longer[] = "0123456789abc\"ef0123456\x1f89abcdef\\Ўзбекистон0123456789";
+	const char longer[] = "0123456789abc\"ef0123456\x1f"
+			      "89abcdef\\Ўзбекистон0123456789";
 	strbuf_reset(&sb);
 	strbuf_add_json_escaped(&sb, longer, sizeof(longer) - 1);
 	CU_ASSERT_STR(sb.buf, "0123456789abc\\\"ef0123456\\u001f89abcdef\\\\Ўзбекистон0123456789");
