@@ -660,6 +660,12 @@ static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow
 	for (int i = 0; i < row->nxf; i++)
 		if (apply_xf(rc, r, row, &row->xf[i], &v))
 			return -1;
+	/* an instant needs a time and an offset: a source that only has the
+	 * date (OBR-22 as 20240312, say) leaves the element out, as FHIR has
+	 * no partial instant */
+	if (!v.null && row->out == K_DATETIME && streq(row->type, "instant") &&
+	    !memchr(v.s, 'T', v.n))
+		v.null = true;
 	if (v.null)
 		return 0;
 	v.kind = row->out;

@@ -197,6 +197,21 @@ static void test_base64(void)
 	CU_ASSERT_STR(js(out.res[0].json, "photo[0].data"), "\"YWI=\"");
 }
 
+static void test_instant_needs_time(void)
+{
+	static const char m[] = HEAD "@resource Observation\n"
+				     "status  \"final\"\n"
+				     "code.coding.code  \"x\"\n"
+				     "issued  taken  datetime\n";
+	struct dhp_error err = DHP_ERROR_INIT;
+	const char *dated[] = {"1", NULL, NULL, NULL, NULL, NULL, NULL, "2024-03-12", NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, dated, &err), 0);
+	CU_ASSERT_PTR_NULL(js(out.res[0].json, "issued")); /* no partial instant */
+	const char *timed[] = {"1", NULL, NULL, NULL, NULL, NULL, NULL, "2024-03-12 10:00", NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, timed, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "issued"), "\"2024-03-12T10:00:00+05:00\"");
+}
+
 static void test_deterministic_ids(void)
 {
 	const char *vals[] = {"7", "31234567890123", NULL, NULL, "F", NULL, NULL, NULL, NULL};
@@ -325,6 +340,7 @@ static CU_TestInfo tests[] = {
     {"values, guards and array compaction", test_values_and_compaction},
     {"deterministic urn:uuid", test_deterministic_ids},
     {"base64", test_base64},
+    {"instant needs a time", test_instant_needs_time},
     {"data absent reason", test_dar_on_complex_and_choice},
     {"rejects are located", test_rejects},
     CU_TEST_INFO_NULL,
