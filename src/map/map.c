@@ -647,6 +647,33 @@ static void map_local_ref(struct rec *rc, const struct mrow *row, struct jnode *
 	}
 }
 
+/* A uri never holds a space or one of "<>\\^`{|}: a system built from a
+ * sender's facility name ("Winchester House") is percent-encoded instead of
+ * making the whole resource invalid. */
+static void uri_safe(struct rec *rc, struct val *v)
+{
+	static const char bad[] = " \"<>\\^`{|}";
+	size_t i = 0;
+	while (i < v->n && (unsigned char)v->s[i] > 0x20 && !strchr(bad, v->s[i]))
+		i++;
+	if (i == v->n)
+		return;
+	struct strbuf *out = v->s == rc->ctx->a.buf ? &rc->ctx->b : &rc->ctx->a;
+	static const char hex[] = "0123456789ABCDEF";
+	strbuf_reset(out);
+	for (i = 0; i < v->n; i++) {
+		unsigned char c = (unsigned char)v->s[i];
+		if (c > 0x20 && !strchr(bad, (char)c)) {
+			strbuf_addch(out, (char)c);
+		} else {
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+			strbuf_add(out, e, 3);
+		}
+	}
+	v->s = out->buf;
+	v->n = out->len;
+}
+
 static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow *row,
 			 struct jnode *res)
 {
@@ -660,6 +687,9 @@ static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow
 	for (int i = 0; i < row->nxf; i++)
 		if (apply_xf(rc, r, row, &row->xf[i], &v))
 			return -1;
+	if (!v.null &&
+	    (streq(row->type, "uri") || streq(row->type, "url") || streq(row->type, "canonical")))
+		uri_safe(rc, &v);
 	/* an instant needs a time and an offset: a source that only has the
 	 * date (OBR-22 as 20240312, say) leaves the element out, as FHIR has
 	 * no partial instant */

@@ -212,6 +212,18 @@ static void test_instant_needs_time(void)
 	CU_ASSERT_STR(js(out.res[0].json, "issued"), "\"2024-03-12T10:00:00+05:00\"");
 }
 
+static void test_uri_made_safe(void)
+{
+	static const char m[] = HEAD "@resource Patient\n"
+				     "identifier[0].system  dob  concat(\"/mrn\")\n"
+				     "identifier[0].value  id\n";
+	struct dhp_error err = DHP_ERROR_INIT;
+	const char *v[] = {"1", NULL, NULL, "urn:x:Winchester House", NULL, NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "identifier[0].system"),
+		      "\"urn:x:Winchester%20House/mrn\"");
+}
+
 static void test_deterministic_ids(void)
 {
 	const char *vals[] = {"7", "31234567890123", NULL, NULL, "F", NULL, NULL, NULL, NULL};
@@ -341,6 +353,7 @@ static CU_TestInfo tests[] = {
     {"deterministic urn:uuid", test_deterministic_ids},
     {"base64", test_base64},
     {"instant needs a time", test_instant_needs_time},
+    {"uri made safe", test_uri_made_safe},
     {"data absent reason", test_dar_on_complex_and_choice},
     {"rejects are located", test_rejects},
     CU_TEST_INFO_NULL,
