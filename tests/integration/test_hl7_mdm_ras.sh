@@ -40,7 +40,7 @@ has "$d" '"profile": [ "http://hl7.org/fhir/StructureDefinition/DocumentReferenc
 has "$d" '"status": "current"' "status (TXA-19 AV)"
 has "$d" '"docStatus": "final"' "docStatus (TXA-17 AU)"
 has "$d" '"type": { "coding": [ { "system": "http://terminology.hl7.org/CodeSystem/v2-0270", "code": "PN", "display": "Procedure note" } ] }' "type (TXA-2)"
-has "$d" '"use": "official", "system": "https://his.example-hospital.uz/fhir/sid/hl7v2/document/REDDING HOSPITAL", "value": "3738931392"' "identifier (TXA-12)"
+has "$d" '"use": "official", "system": "https://his.example-hospital.uz/fhir/sid/hl7v2/document/REDDING%20HOSPITAL", "value": "3738931392"' "identifier (TXA-12)"
 has "$d" '"value": "PN_Radon_20230820174913.RTF"' "identifier (TXA-16)"
 has "$d" '"date": "2023-08-20T17:49:13+05:00"' "date (TXA-6)"
 has "$d" '"author": [ { "display": "Radon Nicholas" } ]' "author (TXA-9)"
