@@ -101,25 +101,8 @@ fi
 
 WORK=$(mktemp -d "$TMPBASE/dhp-bench-hl7.XXXXXX")
 OUTBASE=""
-CHILD=""
-# Long commands run in the background and are waited for, so that a signal is acted on at once
-# (bash defers traps while a foreground command runs); cleanup stops what is still running.
-run_bg() {
-	"$@" &
-	CHILD=$!
-	local rc=0
-	wait "$CHILD" || rc=$?
-	CHILD=""
-	return "$rc"
-}
-stop_child() {
-	[ -n "$CHILD" ] || return 0
-	local c
-	# /usr/bin/time's own child first (dhp-import or node), then the wrapper itself
-	for c in $(ps -o pid= --ppid "$CHILD" 2>/dev/null); do kill -TERM "$c" 2>/dev/null || true; done
-	kill -TERM "$CHILD" 2>/dev/null || true
-	wait "$CHILD" 2>/dev/null || true
-}
+# shellcheck source=../lib.sh
+. "$REPO/bench/lib.sh" # run_bg, stop_child
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM

@@ -86,26 +86,9 @@ WORK=$(mktemp -d "$TMPBASE/dhp-bench-load.XXXXXX")
 chmod 0755 "$WORK" # the PostgreSQL server runs as postgres when we are root: it must reach $WORK/pg
 PGD=$WORK/pg
 OUTBASE=""
-CHILD=""
 SRV_PID=""
-# Long commands run in the background and are waited for, so that a signal is acted on at once
-# (bash defers traps while a foreground command runs); cleanup stops what is still running.
-run_bg() {
-	"$@" &
-	CHILD=$!
-	local rc=0
-	wait "$CHILD" || rc=$?
-	CHILD=""
-	return "$rc"
-}
-stop_child() {
-	[ -n "$CHILD" ] || return 0
-	local c
-	# /usr/bin/time's own child first (dhp-import or curl), then the wrapper itself
-	for c in $(ps -o pid= --ppid "$CHILD" 2>/dev/null); do kill -TERM "$c" 2>/dev/null || true; done
-	kill -TERM "$CHILD" 2>/dev/null || true
-	wait "$CHILD" 2>/dev/null || true
-}
+# shellcheck source=../lib.sh
+. "$REPO/bench/lib.sh" # run_bg, stop_child
 stop_server() {
 	[ -n "$SRV_PID" ] || return 0
 	kill -TERM "$SRV_PID" 2>/dev/null || true
