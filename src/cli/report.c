@@ -140,6 +140,7 @@ int report_write_json(const struct report *r, const char *path, struct dhp_error
 		json_object_object_add(o, "unchanged_resources", json_object_new_int64(r->same));
 		json_object_object_add(o, "requests", json_object_new_int64(r->requests));
 		json_object_object_add(o, "retries", json_object_new_int64(r->retries));
+		json_object_object_add(o, "tokens", json_object_new_int64(r->tokens));
 	}
 	json_object_object_add(o, "out_dir",
 			       r->out_dir ? json_object_new_string(r->out_dir) : NULL);

@@ -28,8 +28,8 @@ struct report {
 	long extracted, loaded, unchanged, rejected;
 	long bundles, resources;
 	long skipped; /* messages of unmapped types skipped (counted as loaded/unchanged) */
-	long created, updated, same, requests, retries; /* run: resources on the server */
-	const char *target;				/* run: the FHIR base */
+	long created, updated, same, requests, retries, tokens; /* run: on the server */
+	const char *target;					/* run: the FHIR base */
 	double seconds;
 	struct stream_count *streams;
 	int nstreams;

@@ -173,6 +173,7 @@ static int finish(struct run *R, int status)
 		R->rep.same = hc->same;
 		R->rep.requests = hc->requests;
 		R->rep.retries = hc->retries;
+		R->rep.tokens = hc->tokens;
 		R->rep.target = R->o->conf.base;
 	}
 	if (R->rep.rejects)

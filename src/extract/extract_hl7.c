@@ -95,12 +95,6 @@ static int h_resolve(struct source *src, const char *path)
 	return h->npaths++;
 }
 
-static const char *h_path_name(const struct source *src, int handle)
-{
-	const struct hl7_source *h = (const struct hl7_source *)src;
-	return handle >= 0 && handle < h->npaths ? h->paths[handle].text : "?";
-}
-
 /* Segments that belong to the segment before them in the standard message
  * structures (v2.5.1 ch. 2-7): notes after a result, the route after a
  * vaccination, timing after an order. Focused on such a parent, a path of
@@ -349,7 +343,6 @@ static void h_close(struct source *src)
 
 static const struct source_ops hl7_ops = {
     .resolve = h_resolve,
-    .path_name = h_path_name,
     .next = h_next,
     .get = h_get,
     .close = h_close,

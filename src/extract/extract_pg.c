@@ -174,12 +174,6 @@ static int pg_resolve(struct source *src, const char *path)
 	return -1;
 }
 
-static const char *pg_path_name(const struct source *src, int h)
-{
-	const struct pg_source *s = (const struct pg_source *)src;
-	return h >= 0 && h < s->ncols ? PQfname(s->res, h) : "?";
-}
-
 static int fetch(struct pg_source *s, struct dhp_error *err)
 {
 	char sql[64];
@@ -187,7 +181,7 @@ static int fetch(struct pg_source *s, struct dhp_error *err)
 	PGresult *r = PQexec(s->db->conn, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 		return query_fail(s, r, "query failed while reading rows", err);
-	/* Keep the column description of the first batch for resolve/path_name. */
+	/* Keep the column description of the first batch for resolve. */
 	PQclear(s->res);
 	s->res = r;
 	s->row = 0;
@@ -241,7 +235,6 @@ static void pg_close(struct source *src)
 
 static const struct source_ops pg_ops = {
     .resolve = pg_resolve,
-    .path_name = pg_path_name,
     .next = pg_next,
     .get = pg_get,
     .close = pg_close,

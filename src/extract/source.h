@@ -41,8 +41,6 @@ struct source_ops {
 	/* Compile a source path (a column name for pg) into a handle >= 0, or
 	 * return -1 when the source has no such path. */
 	int (*resolve)(struct source *src, const char *path);
-	/* Name of the path behind a handle, for messages ("admitted_at"). */
-	const char *(*path_name)(const struct source *src, int handle);
 	/* Advance to the next record: 1 got one, 0 end of input, -1 error. */
 	int (*next)(struct source *src, struct dhp_error *err);
 	/* Read a value of the current record. */
@@ -85,10 +83,6 @@ static inline int source_next(struct source *s, struct dhp_error *err)
 static inline void source_get(const struct source *s, int h, struct value *out)
 {
 	s->ops->get(s, h, out);
-}
-static inline const char *source_path_name(const struct source *s, int h)
-{
-	return s->ops->path_name(s, h);
 }
 static inline void source_close(struct source *s)
 {

@@ -52,7 +52,7 @@ struct worker {
 	struct hmap found;	  /* query -> struct found* (per batch) */
 	struct httpload_counts c; /* this batch's counts, added to the pool's at its end */
 	int consecutive_failures;
-	struct strbuf url, body;
+	struct strbuf url;
 };
 
 static int pool_bearer(struct worker *w, char *header, size_t len, bool *fatal,
@@ -969,7 +969,6 @@ static void worker_init(struct worker *w, struct httpload *p)
 	w->auth = &p->auth;
 	w->ccreate = &p->ccreate;
 	strbuf_init(&w->url, 0);
-	strbuf_init(&w->body, 0);
 }
 
 static void worker_release(struct worker *w)
@@ -977,7 +976,6 @@ static void worker_release(struct worker *w)
 	found_clear(w);
 	http_free(w->h);
 	strbuf_release(&w->url);
-	strbuf_release(&w->body);
 }
 
 struct httpload *httpload_open(const struct httpload_opts *o, struct oauth *auth,

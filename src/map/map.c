@@ -923,7 +923,7 @@ static struct mapped_res *add_instance(struct mapped *out, const struct mstream 
 }
 
 /* Does block r apply to this message (its @message list against MSH-9)? */
-static bool message_matches(const struct rec *rc, const struct mres *r, const char *type)
+static bool message_matches(const struct mres *r, const char *type)
 {
 	if (!r->nmessages)
 		return true;
@@ -935,7 +935,6 @@ static bool message_matches(const struct rec *rc, const struct mres *r, const ch
 		    (ml && m[ml - 1] == '*' && tl >= ml - 1 && strncmp(m, type, ml - 1) == 0))
 			return true;
 	}
-	(void)rc;
 	return false;
 }
 
@@ -965,7 +964,7 @@ static int plan_instances(struct rec *rc)
 	int applicable = 0;
 	for (int k = 0; k < st->nres; k++) {
 		const struct mres *r = st->res[k];
-		if (!message_matches(rc, r, type))
+		if (!message_matches(r, type))
 			continue;
 		applicable++;
 		if (!r->foreach) {

@@ -1284,7 +1284,7 @@ static int parse_file(struct mapset *ms, const char *path, struct dhp_error *err
 }
 
 /* Same-record references name a resource block of the same stream. */
-static int resolve_local_refs(struct mapset *ms, struct mstream *st, struct dhp_error *err)
+static int resolve_local_refs(struct mstream *st, struct dhp_error *err)
 {
 	for (int i = 0; i < st->nres; i++)
 		for (int j = 0; j < i; j++)
@@ -1326,7 +1326,6 @@ static int resolve_local_refs(struct mapset *ms, struct mstream *st, struct dhp_
 			}
 		}
 	}
-	(void)ms;
 	return 0;
 }
 
@@ -1375,7 +1374,7 @@ int mapset_load(struct mapset *ms, const struct mapset_paths *paths, struct dhp_
 	free(names);
 	for (int i = 0; rc == 0 && i < ms->nstreams; i++) {
 		struct mstream *st = &ms->streams[i];
-		rc = resolve_local_refs(ms, st, err);
+		rc = resolve_local_refs(st, err);
 		if (!st->table) {
 			const char *base = strrchr(st->query_file, '/');
 			base = base ? base + 1 : st->query_file;

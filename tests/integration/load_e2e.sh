@@ -119,6 +119,7 @@ start_server ttl --token-ttl 1 --delay-ms 100
 expect_status 3 load "$M" --report "$SCRATCH/r7.json" -q --records-per-bundle 5 --concurrency 1
 [ "$(num "$SCRATCH/r7.json" loaded)" = 299 ] || fail "token expiry: not all loaded"
 [ "$(stat_of tokens_issued)" -gt 1 ] || fail "token expiry: no new token fetched"
+[ "$(num "$SCRATCH/r7.json" tokens)" = "$(stat_of tokens_issued)" ] || fail "report: tokens differ from the server's count"
 pass "expiring tokens renewed ($(stat_of tokens_issued) tokens)"
 
 # 8. a wrong secret: exit 1 naming the token URL, nothing sent

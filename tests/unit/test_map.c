@@ -32,11 +32,6 @@ static int mem_resolve(struct source *s, const char *path)
 	return -1;
 }
 
-static const char *mem_name(const struct source *s, int h)
-{
-	return ((const struct mem_source *)s)->cols[h];
-}
-
 static int mem_next(struct source *s, struct dhp_error *err)
 {
 	(void)err;
@@ -62,7 +57,6 @@ static void mem_close(struct source *s)
 
 static const struct source_ops mem_ops = {
     .resolve = mem_resolve,
-    .path_name = mem_name,
     .next = mem_next,
     .get = mem_get,
     .close = mem_close,
