@@ -480,8 +480,11 @@ int cmd_check(struct cli_opts *o)
 		int nres = 0;
 		for (int i = 0; i < ms.nstreams; i++)
 			nres += ms.streams[i].nres;
-		printf("%s: %d mapping tables, %d resource blocks, %d record streams: ok\n",
-		       c->mappings, ms.nfiles, nres, ms.nstreams);
+		printf("%s: %d mapping tables, %d resource blocks, %d record streams", c->mappings,
+		       ms.nfiles - ms.nlibraries, nres, ms.nstreams);
+		if (ms.ndts)
+			printf(", %d datatype templates", ms.ndts);
+		printf(": ok\n");
 	}
 	mapset_free(&ms);
 	return EXIT_OK;

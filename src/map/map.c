@@ -12,7 +12,7 @@
 #include "map/map.h"
 
 #include <ctype.h>
-#include <uuid/uuid.h>
+#include <openssl/sha.h>
 
 #define DAR_URL "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
@@ -25,8 +25,8 @@ struct val {
 };
 
 /* Namespace of dhp-import's UUID v5 resource ids (a fixed random UUID). */
-static const uuid_t uuid_ns = {0x6b, 0x1e, 0x39, 0x0c, 0x52, 0x4f, 0x4b, 0x7e,
-			       0x9d, 0x1a, 0x3f, 0x2c, 0x88, 0x51, 0xa0, 0x17};
+static const unsigned char uuid_ns[16] = {0x6b, 0x1e, 0x39, 0x0c, 0x52, 0x4f, 0x4b, 0x7e,
+					  0x9d, 0x1a, 0x3f, 0x2c, 0x88, 0x51, 0xa0, 0x17};
 
 void map_ctx_init(struct map_ctx *ctx, const char *tz)
 {
@@ -577,12 +577,8 @@ static int fill_dar(struct rec *rc, const struct mres *r, struct jnode *res)
 static int check_binding(struct rec *rc, const struct mres *r, const struct mrow *row,
 			 const struct val *v)
 {
-	if (!row->elem_path || !streq(row->type, "code"))
-		return 0;
-	const struct pelem *e = NULL;
-	for (int t = 0; t < r->nprofiles && !e; t++)
-		e = profile_elem(r->tabs[t], row->elem_path, strlen(row->elem_path));
-	if (!e || !e->codes.count || hmap_get(&e->codes, v->s, v->n))
+	const struct pelem *e = row->binding;
+	if (!e || hmap_get(&e->codes, v->s, v->n))
 		return 0;
 	char where[400];
 	row_where(rc, row, where, sizeof(where));
@@ -650,11 +646,17 @@ static void map_local_ref(struct rec *rc, const struct mrow *row, struct jnode *
 /* A uri never holds a space or one of "<>\\^`{|}: a system built from a
  * sender's facility name ("Winchester House") is percent-encoded instead of
  * making the whole resource invalid. */
+static bool uri_unsafe(unsigned char c)
+{
+	static const bool bad[256] = {[' '] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, ['\\'] = 1,
+				      ['^'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1};
+	return c <= 0x20 || bad[c];
+}
+
 static void uri_safe(struct rec *rc, struct val *v)
 {
-	static const char bad[] = " \"<>\\^`{|}";
 	size_t i = 0;
-	while (i < v->n && (unsigned char)v->s[i] > 0x20 && !strchr(bad, v->s[i]))
+	while (i < v->n && !uri_unsafe((unsigned char)v->s[i]))
 		i++;
 	if (i == v->n)
 		return;
@@ -663,7 +665,7 @@ static void uri_safe(struct rec *rc, struct val *v)
 	strbuf_reset(out);
 	for (i = 0; i < v->n; i++) {
 		unsigned char c = (unsigned char)v->s[i];
-		if (c > 0x20 && !strchr(bad, (char)c)) {
+		if (!uri_unsafe(c)) {
 			strbuf_addch(out, (char)c);
 		} else {
 			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -687,14 +689,12 @@ static int map_value_row(struct rec *rc, const struct mres *r, const struct mrow
 	for (int i = 0; i < row->nxf; i++)
 		if (apply_xf(rc, r, row, &row->xf[i], &v))
 			return -1;
-	if (!v.null &&
-	    (streq(row->type, "uri") || streq(row->type, "url") || streq(row->type, "canonical")))
+	if (!v.null && row->uri_like)
 		uri_safe(rc, &v);
 	/* an instant needs a time and an offset: a source that only has the
 	 * date (OBR-22 as 20240312, say) leaves the element out, as FHIR has
 	 * no partial instant */
-	if (!v.null && row->out == K_DATETIME && streq(row->type, "instant") &&
-	    !memchr(v.s, 'T', v.n))
+	if (!v.null && row->out == K_DATETIME && row->instant && !memchr(v.s, 'T', v.n))
 		v.null = true;
 	if (v.null)
 		return 0;
@@ -752,6 +752,13 @@ static const struct jnode *business_id(const struct jnode *res)
 	return first;
 }
 
+/* Characters kept as they are in a search parameter value. */
+static bool query_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == ':' || c == '/';
+}
+
 /* "identifier=system|value" of the business identifier, URL-safe. */
 static char *if_none_exist(const struct jnode *res)
 {
@@ -769,7 +776,7 @@ static char *if_none_exist(const struct jnode *res)
 			strbuf_addch(&sb, '|');
 		const unsigned char *c = (const unsigned char *)parts[p]->u.str.s;
 		for (size_t i = 0; i < parts[p]->u.str.n; i++) {
-			if (isalnum(c[i]) || strchr("-._~:/", c[i])) {
+			if (query_safe(c[i])) {
 				strbuf_addch(&sb, (char)c[i]);
 			} else {
 				char e[3] = {'%', hex[c[i] >> 4], hex[c[i] & 15]};
@@ -892,21 +899,54 @@ static int record_key(struct rec *rc)
 /* UUID v5 of the record's place and the resource's name. The place is the
  * key, plus for message files the message's ordinal in its file (HL7
  * senders do reuse control ids; two messages must not share fullUrls). */
-static void make_uuid(const struct mstream *st, const char *key, const char *where,
-		      const struct mres *r, int occurrence, char *out)
+static void name_part(struct strbuf *sb, const char *s)
 {
-	const char *msg = where[0] ? strrchr(where, '/') : NULL;
-	char name[512];
-	int n = snprintf(name, sizeof(name), "%s|%s|%s|%s|%s|%d", st->table, key,
-			 msg ? msg + 1 : where, r->type, r->name, occurrence);
-	uuid_t u;
-	uuid_generate_sha1(u, uuid_ns, name,
-			   (size_t)(n < (int)sizeof(name) ? n : (int)sizeof(name) - 1));
-	uuid_unparse_lower(u, out);
+	strbuf_addstr(sb, s);
+	strbuf_addch(sb, '|');
 }
 
-static struct mapped_res *add_instance(struct mapped *out, const struct mstream *st,
-				       const char *src_where, int k, int anchor, int occurrence)
+/* UUID v5 (RFC 9562 5.5): SHA-1 of namespace and name, version and
+ * variant bits set, lower-case text. OpenSSL's SHA-1 instead of libuuid's:
+ * this runs for every resource, and OpenSSL's is several times faster. */
+static void uuid_v5(const char *name, size_t n, struct strbuf *buf, char *out)
+{
+	unsigned char md[SHA_DIGEST_LENGTH];
+	strbuf_reset(buf);
+	strbuf_add(buf, uuid_ns, sizeof(uuid_ns));
+	strbuf_add(buf, name, n);
+	SHA1((const unsigned char *)buf->buf, buf->len, md);
+	md[6] = (unsigned char)((md[6] & 0x0F) | 0x50);
+	md[8] = (unsigned char)((md[8] & 0x3F) | 0x80);
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0, o = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[md[i] >> 4];
+		out[o++] = hex[md[i] & 15];
+	}
+	out[36] = '\0';
+}
+
+static void make_uuid(struct map_ctx *ctx, const struct mstream *st, const char *key,
+		      const char *where, const struct mres *r, int occurrence, char *out)
+{
+	const char *msg = where[0] ? strrchr(where, '/') : NULL;
+	struct strbuf *name = &ctx->a;
+	strbuf_reset(name);
+	name_part(name, st->table);
+	name_part(name, key);
+	name_part(name, msg ? msg + 1 : where);
+	name_part(name, r->type);
+	name_part(name, r->name);
+	char occ[16];
+	strbuf_add(name, occ, (size_t)snprintf(occ, sizeof(occ), "%d", occurrence));
+	/* the name was always cut at 511 bytes: keep identical ids */
+	uuid_v5(name->buf, name->len < 511 ? name->len : 511, &ctx->b, out);
+}
+
+static struct mapped_res *add_instance(struct map_ctx *ctx, struct mapped *out,
+				       const struct mstream *st, const char *src_where, int k,
+				       int anchor, int occurrence)
 {
 	if (out->n == out->alloc) {
 		out->alloc = out->alloc ? out->alloc * 2 : 8;
@@ -918,7 +958,7 @@ static struct mapped_res *add_instance(struct mapped *out, const struct mstream 
 	mr->def_index = k;
 	mr->anchor = anchor;
 	mr->occurrence = occurrence;
-	make_uuid(st, out->key, src_where, st->res[k], occurrence, mr->uuid);
+	make_uuid(ctx, st, out->key, src_where, st->res[k], occurrence, mr->uuid);
 	return mr;
 }
 
@@ -969,7 +1009,7 @@ static int plan_instances(struct rec *rc)
 		applicable++;
 		if (!r->foreach) {
 			if (cond_holds(rc, r->when))
-				add_instance(rc->out, st, src->where, k, -1, 0);
+				add_instance(rc->ctx, rc->out, st, src->where, k, -1, 0);
 			continue;
 		}
 		int n = src->ops->group_count(src, r->foreach_handle);
@@ -978,7 +1018,7 @@ static int plan_instances(struct rec *rc)
 			bool ok = cond_holds(rc, r->when);
 			src->ops->focus_clear(src);
 			if (ok)
-				add_instance(rc->out, st, src->where, k, anchor, i);
+				add_instance(rc->ctx, rc->out, st, src->where, k, anchor, i);
 		}
 	}
 	if (st->by_message && !applicable && rc->ctx->skip_unmapped) {

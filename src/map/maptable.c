@@ -33,6 +33,13 @@ struct pfile {
 	char **messages; /* @message of this file */
 	int nmessages;
 	struct dhp_error *err;
+	/* the datatype transform of the row being parsed (xpn, cwe(...)) */
+	struct {
+		char *name;
+		struct operand *args;
+		int nargs, col;
+	} dtuse;
+	int depth; /* datatype templates being expanded inside each other */
 };
 
 struct lex {
@@ -727,6 +734,236 @@ static int parse_source(struct pfile *pf, struct lex *lx, struct mrow *row)
 	return 0;
 }
 
+/* ---- datatype transforms ---------------------------------------------- */
+
+/* The template named like the transform word at s ("xpn", "cwe(" ...),
+ * for FHIR type `type`, or any of that name when type is NULL. */
+static const struct dtmpl *find_dtmpl(const struct mapset *ms, const char *s, const char *type)
+{
+	size_t n = 0;
+	while (isalnum((unsigned char)s[n]))
+		n++;
+	for (int i = 0; n && i < ms->ndts; i++) {
+		const struct dtmpl *d = &ms->dts[i];
+		if (strlen(d->name) == n && strncasecmp(d->name, s, n) == 0 &&
+		    (!type || streq(d->type, type)))
+			return d;
+	}
+	return NULL;
+}
+
+/* Built-in transforms win over datatype names. */
+static bool builtin_xform(const char *s)
+{
+	size_t n = strcspn(s, "(| \t#");
+	for (size_t i = 0; i < ARRAY_SIZE(xf_defs); i++)
+		if (strlen(xf_defs[i].name) == n && strncmp(xf_defs[i].name, s, n) == 0)
+			return true;
+	return false;
+}
+
+static void dtuse_clear(struct pfile *pf)
+{
+	free(pf->dtuse.name);
+	args_free(pf->dtuse.args, pf->dtuse.nargs);
+	memset(&pf->dtuse, 0, sizeof(pf->dtuse));
+}
+
+static int parse_dtuse(struct pfile *pf, struct lex *lx, const struct mrow *row)
+{
+	const char *at = lx->p;
+	if (row->nxf || pf->dtuse.name)
+		return fail_at(pf, col_of(lx, at), DHP_ETRANSFORM,
+			       "a datatype transform comes alone: no other transform before it");
+	pf->dtuse.col = col_of(lx, at);
+	pf->dtuse.name = lex_word(lx, "(|");
+	if (*lx->p == '(')
+		return lex_args(pf, lx, &pf->dtuse.args, &pf->dtuse.nargs);
+	return 0;
+}
+
+/* Join a relative HL7 path (parts, e.g. {4, 1} for ".4.1") to the path P a
+ * datatype row reads. A composite used inside a component has its parts as
+ * subcomponents, and one inside a subcomponent has only its first part:
+ * ".a.1" below a component is P.a, ".1" below a subcomponent is P itself;
+ * anything deeper does not exist (false: the template row is dropped). */
+static bool join_path(const char *p, const int *parts, int nparts, struct strbuf *out)
+{
+	const char *dash = strchr(p, '-');
+	int level = 0;
+	for (const char *q = dash ? dash : p; *q; q++)
+		level += *q == '.';
+	strbuf_addstr(out, p);
+	for (int i = 0; i < nparts; i++) {
+		if (level + i < 2)
+			strbuf_addf(out, ".%d", parts[i]);
+		else if (parts[i] != 1)
+			return false;
+	}
+	return true;
+}
+
+/* Template text with its references resolved: "." and ".N[.M]" name parts
+ * of the source path, "$K" and "$K.N[.M]" the K-th argument of the
+ * transform. Quoted literals are copied as they are. False when a reference
+ * cannot be resolved (an argument not given, a part too deep). */
+static bool subst_refs(const char *t, const struct operand *src, const struct operand *args,
+		       int nargs, struct strbuf *out)
+{
+	bool boundary = true;
+	while (*t) {
+		if (*t == '"') {
+			const char *q = t + 1;
+			while (*q && *q != '"')
+				q += q[0] == '\\' && q[1] ? 2 : 1;
+			if (*q)
+				q++;
+			strbuf_add(out, t, (size_t)(q - t));
+			t = q;
+			boundary = false;
+			continue;
+		}
+		const struct operand *base = NULL;
+		const char *r = t;
+		if (boundary && *t == '$' && isdigit((unsigned char)t[1])) {
+			int k = t[1] - '0';
+			if (k < 1 || k > nargs)
+				return false;
+			base = &args[k - 1];
+			r = t + 2;
+		} else if (boundary && *t == '.' &&
+			   (isdigit((unsigned char)t[1]) || !t[1] || strchr(" \t),|=!", t[1]))) {
+			base = src;
+		}
+		if (!base) {
+			boundary = strchr(" \t(,|!=", *t) != NULL;
+			strbuf_addch(out, *t++);
+			continue;
+		}
+		int parts[8], n = 0;
+		while (*r == '.' && isdigit((unsigned char)r[1]) && n < 8) {
+			char *end;
+			parts[n++] = (int)strtol(r + 1, &end, 10);
+			r = end;
+		}
+		if (base == src && !n)
+			r++; /* "." alone: the path itself */
+		if (!base->is_col) {
+			if (n)
+				return false; /* a literal has no parts */
+			strbuf_addch(out, '"');
+			for (const char *c = base->text; *c; c++) {
+				if (*c == '"' || *c == '\\')
+					strbuf_addch(out, '\\');
+				strbuf_addch(out, *c);
+			}
+			strbuf_addch(out, '"');
+		} else if (!join_path(base->text, parts, n, out)) {
+			return false;
+		}
+		t = r;
+		boundary = false;
+	}
+	return true;
+}
+
+static int parse_row(struct pfile *pf, struct lex *lx);
+static int resolve_profiles(struct pfile *pf, struct mres *r);
+static int check_path(struct pfile *pf, const struct mres *r, struct mrow *row);
+
+/* Replace the row just parsed (the last of r), which uses a datatype
+ * transform, by the rows of the template for its target's type. Its when()
+ * stays as a guard over those rows only. */
+static int expand_dtuse(struct pfile *pf, struct mres *r)
+{
+	struct mrow *row = &r->rows[r->nrows - 1];
+	int at = r->nrows - 1, col = row->col, rc = 0;
+	const char *name = pf->dtuse.name;
+	if (row->src != S_COLUMN)
+		return fail_at(pf, pf->dtuse.col, DHP_ETRANSFORM,
+			       "%s() reads a source path (such as PID-5[*]), not %s", name,
+			       row->src == S_LITERAL ? "a literal" : "ref() or '-'");
+	if (row->absent)
+		return fail_at(pf, pf->dtuse.col, DHP_ETRANSFORM,
+			       "%s() fills its parts one by one: absent() cannot go with it", name);
+	if (pf->depth >= 4)
+		return fail_at(pf, pf->dtuse.col, DHP_ETRANSFORM,
+			       "datatype templates nest too deeply at %s() (one uses itself?)",
+			       name);
+	if (resolve_profiles(pf, r) || check_path(pf, r, row))
+		return -1;
+	const struct dtmpl *d = find_dtmpl(pf->ms, name, row->type);
+	if (!d) {
+		struct strbuf types = STRBUF_INIT;
+		for (int i = 0; i < pf->ms->ndts; i++)
+			if (strcasecmp(pf->ms->dts[i].name, name) == 0)
+				strbuf_addf(&types, "%s%s", types.len ? ", " : "",
+					    pf->ms->dts[i].type);
+		rc = fail_at(pf, pf->dtuse.col, DHP_ETYPE,
+			     "'%s' is a %s, but datatype %s() fills %s", row->target, row->type,
+			     name, types.buf);
+		strbuf_release(&types);
+		return rc;
+	}
+	/* what the template rows need of the row, before r->rows moves */
+	char *target = xstrdup(row->target);
+	struct operand src = row->operand;
+	row->operand.text = NULL;
+	if (row->when) {
+		row->src = S_NONE; /* the guard of the expansion */
+		row->guard = true;
+	} else {
+		free(row->target);
+		for (int s = 0; s < row->nsteps; s++)
+			free(row->steps[s].name);
+		free(row->steps);
+		free(row->elem_path);
+		r->nrows--;
+		at = -1;
+	}
+	struct operand *args = pf->dtuse.args;
+	int nargs = pf->dtuse.nargs;
+	char *dname = pf->dtuse.name;
+	memset(&pf->dtuse, 0, sizeof(pf->dtuse));
+	int first = r->nrows;
+	pf->depth++;
+	struct strbuf text = STRBUF_INIT;
+	for (int i = 0; i < d->nrows && rc == 0; i++) {
+		const char *t = d->rows[i];
+		size_t tn = strcspn(t, " \t");
+		strbuf_reset(&text);
+		strbuf_addstr(&text, target);
+		if (tn > 1)
+			strbuf_add(&text, t, tn);
+		strbuf_addch(&text, ' ');
+		if (!subst_refs(t + tn, &src, args, nargs, &text))
+			continue; /* refers to a part this use does not have */
+		struct lex lx = {text.buf, text.buf};
+		int before = r->nrows;
+		rc = parse_row(pf, &lx);
+		for (int k = before; k < r->nrows; k++) {
+			r->rows[k].col = col;
+			if (!r->rows[k].origin)
+				r->rows[k].origin = d->origins[i];
+		}
+		if (rc)
+			dhp_detail(pf->err, "in the row made by %s() from %s: %s", dname,
+				   d->origins[i], text.buf);
+	}
+	pf->depth--;
+	for (int k = first; k < r->nrows; k++)
+		if (r->rows[k].guard && !r->rows[k].scope_end)
+			r->rows[k].scope_end = r->nrows;
+	if (at >= 0)
+		r->rows[at].scope_end = r->nrows;
+	strbuf_release(&text);
+	free(target);
+	operand_free(&src);
+	args_free(args, nargs);
+	free(dname);
+	return rc;
+}
+
 static int parse_chain(struct pfile *pf, struct lex *lx, struct mrow *row)
 {
 	for (;;) {
@@ -760,6 +997,16 @@ static int parse_chain(struct pfile *pf, struct lex *lx, struct mrow *row)
 			lx->p++;
 			continue;
 		}
+		if (!builtin_xform(at) && find_dtmpl(pf->ms, at, NULL)) {
+			if (parse_dtuse(pf, lx, row))
+				return -1;
+			continue;
+		}
+		if (pf->dtuse.name)
+			return fail_at(pf, col_of(lx, at), DHP_ETRANSFORM,
+				       "datatype transform %s() comes alone: no other transform "
+				       "after it",
+				       pf->dtuse.name);
 		row->xf = xrealloc(row->xf, (size_t)(row->nxf + 1) * sizeof(*row->xf));
 		if (parse_xform(pf, lx, &row->xf[row->nxf])) {
 			xform_free(&row->xf[row->nxf]);
@@ -790,8 +1037,12 @@ static int parse_row(struct pfile *pf, struct lex *lx)
 	row->line = pf->line;
 	row->col = col_of(lx, lx->p);
 	row->operand.handle = -1;
-	if (parse_path(pf, lx, row) || parse_source(pf, lx, row) || parse_chain(pf, lx, row))
+	if (parse_path(pf, lx, row) || parse_source(pf, lx, row) || parse_chain(pf, lx, row)) {
+		dtuse_clear(pf);
 		return -1;
+	}
+	if (pf->dtuse.name)
+		return expand_dtuse(pf, r);
 	if (row->absent) {
 		bool ok = false;
 		for (size_t i = 0; i < ARRAY_SIZE(dar_codes); i++)
@@ -1149,10 +1400,14 @@ static int check_star(struct pfile *pf, const struct mres *r, struct mrow *row)
 	return 0;
 }
 
-static int check_resource(struct pfile *pf, struct mres *r)
+/* The profile tables of a resource block (its @profile, else the default
+ * UZ Core profile of its type); errors are located at the @resource line. */
+static int resolve_profiles(struct pfile *pf, struct mres *r)
 {
 	struct profiles *ps = &pf->ms->profiles;
-	int saved_line = pf->line;
+	if (r->tabs)
+		return 0;
+	int saved_line = pf->line, rc = 0;
 	pf->line = r->line;
 	if (!r->nprofiles) {
 		const struct profile *p = profiles_default(ps, r->type);
@@ -1166,29 +1421,76 @@ static int check_resource(struct pfile *pf, struct mres *r)
 		r->nprofiles = 1;
 	}
 	r->tabs = xcalloc((size_t)r->nprofiles, sizeof(*r->tabs));
-	for (int i = 0; i < r->nprofiles; i++) {
+	for (int i = 0; i < r->nprofiles && rc == 0; i++) {
 		r->tabs[i] = profiles_by_url(ps, r->profiles[i]);
 		if (!r->tabs[i])
-			return fail_at(pf, 1, DHP_EPATH, "unknown profile '%s' (no table in %s)",
-				       r->profiles[i], ps->dir);
-		if (!streq(r->tabs[i]->resource, r->type))
-			return fail_at(pf, 1, DHP_EPATH, "profile '%s' constrains %s, not %s",
-				       r->profiles[i], r->tabs[i]->resource, r->type);
+			rc = fail_at(pf, 1, DHP_EPATH, "unknown profile '%s' (no table in %s)",
+				     r->profiles[i], ps->dir);
+		else if (!streq(r->tabs[i]->resource, r->type))
+			rc = fail_at(pf, 1, DHP_EPATH, "profile '%s' constrains %s, not %s",
+				     r->profiles[i], r->tabs[i]->resource, r->type);
 	}
+	pf->line = saved_line;
+	return rc;
+}
+
+/* What map.c would otherwise work out for every value: the target's type
+ * class and the required binding of a code. */
+static void row_flags(const struct mres *r, struct mrow *row)
+{
+	const char *t = row->type;
+	row->uri_like = streq(t, "uri") || streq(t, "url") || streq(t, "canonical");
+	row->instant = streq(t, "instant");
+	row->binding = NULL;
+	if (!row->elem_path || !streq(t, "code"))
+		return;
+	const struct pelem *e = NULL;
+	for (int i = 0; i < r->nprofiles && !e; i++)
+		e = profile_elem(r->tabs[i], row->elem_path, strlen(row->elem_path));
+	if (e && e->codes.count)
+		row->binding = e;
+}
+
+/* Does guard row g cover row i? A guard covers the rows under its target;
+ * one made by a datatype transform only those of its own expansion. */
+static bool guard_covers(const struct mres *r, int g, int i)
+{
+	const struct mrow *gr = &r->rows[g];
+	const char *t = r->rows[i].target;
+	if (g == i || !gr->guard)
+		return false;
+	if (!gr->scope_end)
+		return is_prefix_path(gr->target, t);
+	/* a datatype's rows may fill the guarded element itself (dtm into a dateTime) */
+	return i > g && i < gr->scope_end &&
+	       (streq(gr->target, t) || is_prefix_path(gr->target, t));
+}
+
+static int check_resource(struct pfile *pf, struct mres *r)
+{
+	int saved_line = pf->line;
+	if (resolve_profiles(pf, r))
+		return -1;
 	for (int i = 0; i < r->nrows; i++) {
 		struct mrow *row = &r->rows[i];
 		pf->line = row->line;
-		if (check_path(pf, r, row) || check_types(pf, row))
+		if (check_path(pf, r, row) || check_types(pf, row)) {
+			if (row->origin)
+				dhp_detail(pf->err, "in a row made from %s", row->origin);
 			return -1;
+		}
+		row_flags(r, row);
 		for (int g = 0; g < r->nrows; g++)
-			if (g != i && r->rows[g].guard &&
-			    is_prefix_path(r->rows[g].target, row->target)) {
+			if (guard_covers(r, g, i)) {
 				row->guards =
 				    xrealloc(row->guards, (size_t)(row->nguards + 1) * sizeof(int));
 				row->guards[row->nguards++] = g;
 			}
-		if (check_star(pf, r, row))
+		if (check_star(pf, r, row)) {
+			if (row->origin)
+				dhp_detail(pf->err, "in a row made from %s", row->origin);
 			return -1;
+		}
 	}
 	pf->line = saved_line;
 	return 0;
@@ -1243,26 +1545,143 @@ static int attach_file(struct pfile *pf)
 	return 0;
 }
 
-static int parse_file(struct mapset *ms, const char *path, struct dhp_error *err)
+/* The next line of a table's text (cut in place), or NULL at the end. */
+static char *next_line(char **text)
+{
+	char *line = *text;
+	if (!line)
+		return NULL;
+	char *next = strchr(line, '\n');
+	if (next)
+		*next++ = '\0';
+	*text = next;
+	size_t len = strlen(line);
+	if (len && line[len - 1] == '\r')
+		line[len - 1] = '\0';
+	return line;
+}
+
+static char *skip_bom(char *text)
+{
+	return strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
+}
+
+/* A datatype library: a .map file whose first directive is @datatype. */
+static bool is_library(char *text)
+{
+	for (char *p = skip_bom(text); *p;) {
+		p += strspn(p, " \t\r\n");
+		if (*p != '#')
+			return strncmp(p, "@datatype", 9) == 0 && strchr(" \t", p[9]);
+		p += strcspn(p, "\n");
+	}
+	return false;
+}
+
+static int dir_datatype(struct pfile *pf, struct lex *lx)
+{
+	skip_ws(lx);
+	int col = col_of(lx, lx->p);
+	char *name = lex_word(lx, "");
+	skip_ws(lx);
+	char *type = lex_word(lx, "");
+	skip_ws(lx);
+	int rc = 0;
+	bool alnum = *name != '\0';
+	for (const char *c = name; *c; c++)
+		alnum &= isalnum((unsigned char)*c) != 0;
+	if (!alnum || !*type || !at_end(lx))
+		rc =
+		    fail_at(pf, col, DHP_ESYNTAX,
+			    "expected '@datatype NAME FHIRTYPE' (such as @datatype XPN HumanName)");
+	struct mapset *ms = pf->ms;
+	for (int i = 0; rc == 0 && i < ms->ndts; i++)
+		if (strcasecmp(ms->dts[i].name, name) == 0 && streq(ms->dts[i].type, type))
+			rc = fail_at(pf, col, DHP_ESYNTAX,
+				     "@datatype %s %s is already defined at %s:%d", name, type,
+				     ms->dts[i].file, ms->dts[i].line);
+	if (rc) {
+		free(name);
+		free(type);
+		return rc;
+	}
+	ms->dts = xrealloc(ms->dts, (size_t)(ms->ndts + 1) * sizeof(*ms->dts));
+	ms->dts[ms->ndts++] =
+	    (struct dtmpl){.name = name, .type = type, .file = pf->file, .line = pf->line};
+	return 0;
+}
+
+/* A template row: its target starts with '.' (the target of the row that
+ * uses the datatype); the rest is checked when a row uses it. */
+static int template_row(struct pfile *pf, struct lex *lx)
+{
+	struct mapset *ms = pf->ms;
+	if (!ms->ndts || ms->dts[ms->ndts - 1].file != pf->file)
+		return fail_at(pf, col_of(lx, lx->p), DHP_ESYNTAX,
+			       "template row before any @datatype line");
+	if (*lx->p != '.')
+		return fail_at(pf, col_of(lx, lx->p), DHP_EPATH,
+			       "a template row's target starts with '.' (the element the "
+			       "datatype fills), found '%.20s'",
+			       lx->p);
+	struct dtmpl *d = &ms->dts[ms->ndts - 1];
+	d->rows = xrealloc(d->rows, (size_t)(d->nrows + 1) * sizeof(*d->rows));
+	d->origins = xrealloc(d->origins, (size_t)(d->nrows + 1) * sizeof(*d->origins));
+	d->rows[d->nrows] = xstrdup(lx->p);
+	struct strbuf o = STRBUF_INIT;
+	strbuf_addf(&o, "datatype %s (%s) at %s:%d", d->name, d->type, pf->file, pf->line);
+	d->origins[d->nrows++] = strbuf_detach(&o, NULL);
+	return 0;
+}
+
+/* Read a datatype library: @datatype blocks only. */
+static int parse_library(struct pfile *pf, char *text)
+{
+	int rc = 0;
+	for (char *rest = skip_bom(text), *line; rc == 0 && (line = next_line(&rest));) {
+		pf->line++;
+		struct lex lx = {line, line};
+		skip_ws(&lx);
+		if (at_end(&lx))
+			continue;
+		if (strncmp(lx.p, "@datatype", 9) == 0 && strchr(" \t", lx.p[9])) {
+			lx.p += 9;
+			rc = dir_datatype(pf, &lx);
+		} else if (*lx.p == '@') {
+			rc = fail_at(pf, col_of(&lx, lx.p), DHP_ESYNTAX,
+				     "a datatype library holds @datatype blocks only; tables "
+				     "(@resource ...) go in files of their own");
+		} else {
+			rc = template_row(pf, &lx);
+		}
+	}
+	return rc;
+}
+
+/* Parse a table file, or in the first pass (libraries true) a datatype
+ * library; each pass skips the other kind. */
+static int parse_file(struct mapset *ms, const char *path, bool libraries, struct dhp_error *err)
 {
 	char *text = fileio_read(path, NULL, err);
 	if (!text)
 		return -1;
+	if (is_library(text) != libraries) {
+		free(text);
+		return 0;
+	}
 	ms->files = xrealloc(ms->files, (size_t)(ms->nfiles + 1) * sizeof(*ms->files));
 	ms->files[ms->nfiles++] = xstrdup(path);
 	char *dir = fileio_dirname(path);
 	struct pfile pf = {.ms = ms, .file = ms->files[ms->nfiles - 1], .dir = dir, .err = err};
 	int rc = 0;
-	char *line = text;
-	if (strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-		line += 3;
-	for (char *next; line && rc == 0; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		size_t len = strlen(line);
-		if (len && line[len - 1] == '\r')
-			line[len - 1] = '\0';
+	if (libraries) {
+		ms->nlibraries++;
+		rc = parse_library(&pf, text);
+		free(dir);
+		free(text);
+		return rc;
+	}
+	for (char *rest = skip_bom(text), *line; rc == 0 && (line = next_line(&rest));) {
 		pf.line++;
 		struct lex lx = {line, line};
 		skip_ws(&lx);
@@ -1366,9 +1785,12 @@ int mapset_load(struct mapset *ms, const struct mapset_paths *paths, struct dhp_
 	int rc =
 	    n ? 0
 	      : dhp_fail(err, DHP_EIO, paths->mappings, "no mapping tables (*.map) in directory");
+	/* datatype libraries first: any table may use their templates */
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = parse_file(ms, names[i], true, err);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0)
-			rc = parse_file(ms, names[i], err);
+			rc = parse_file(ms, names[i], false, err);
 		free(names[i]);
 	}
 	free(names);
@@ -1506,6 +1928,18 @@ void mapset_free(struct mapset *ms)
 	for (int i = 0; i < ms->nfiles; i++)
 		free(ms->files[i]);
 	free(ms->files);
+	for (int i = 0; i < ms->ndts; i++) {
+		struct dtmpl *d = &ms->dts[i];
+		for (int k = 0; k < d->nrows; k++) {
+			free(d->rows[k]);
+			free(d->origins[k]);
+		}
+		free(d->rows);
+		free(d->origins);
+		free(d->name);
+		free(d->type);
+	}
+	free(ms->dts);
 	for (size_t i = 0; i < ms->codetables.nslots; i++)
 		if (ms->codetables.slots[i].key)
 			codetable_free(ms->codetables.slots[i].value);

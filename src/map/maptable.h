@@ -99,6 +99,12 @@ struct mrow {
 	bool guard;	  /* `-` source with when(): guards the subtree */
 	int *guards;	  /* indices (in the resource's rows) of guards covering this row */
 	int nguards;
+	bool uri_like;		     /* uri, url or canonical: unsafe characters percent-encoded */
+	bool instant;		     /* an instant: a value without a time is left out */
+	const struct pelem *binding; /* a code bound to an enumerated required value set */
+	int scope_end;		     /* a guard from a datatype row: covers rows up to this index
+					(exclusive) only, else every row under its target */
+	const char *origin;	     /* datatype template row this row was expanded from, or NULL */
 };
 
 struct mres {
@@ -115,6 +121,20 @@ struct mres {
 	struct cond *when;
 	struct mrow *rows;
 	int nrows, arows;
+	const char *file;
+	int line;
+};
+
+/* A datatype template: `@datatype XPN HumanName` and the rows under it in a
+ * datatype library file. A row `name[*]  PID-5[*]  xpn` is replaced by these
+ * rows, their targets under the row's target and their `.N` paths under the
+ * row's source path (dhp-import-mapping(5), "Datatype transforms"). */
+struct dtmpl {
+	char *name;	/* "XPN" */
+	char *type;	/* the FHIR type it fills: "HumanName" */
+	char **rows;	/* row text as written */
+	char **origins; /* "datatype XPN (HumanName) at FILE:LINE", per row */
+	int nrows;
 	const char *file;
 	int line;
 };
@@ -145,6 +165,9 @@ struct mapset {
 	int nall, aall;
 	char **files;
 	int nfiles, afiles;
+	struct dtmpl *dts; /* datatype templates of the set's library files */
+	int ndts;
+	int nlibraries; /* of the files, datatype libraries */
 };
 
 struct mapset_paths {

@@ -3,8 +3,9 @@
  *
  * Each input becomes the only .map file of a scratch mapping directory
  * (beside a tiny query file and a code table) and is loaded against the
- * shipped UZ Core profile tables (a handful of them, copied once), so parsing, path resolution,
- * transform typing and code-table loading all see hostile text.
+ * shipped UZ Core profile tables (a handful of them, copied once) and a small datatype
+ * library, so parsing, datatype expansion, path resolution, transform typing and code-table
+ * loading all see hostile text.
  */
 #include "core/dhp.h"
 #include "core/fileio.h"
@@ -65,6 +66,21 @@ static bool setup(void)
 		free(text);
 	}
 	put("codes/g.csv", "source,target,system,display\nM,male,s,Male\n*,unknown,s,\n", 56);
+	/* a datatype library beside the input, so that rows using xpn, cwe, nm
+	 * expand (the input may be a library itself as well) */
+	static const char lib[] = "@datatype XPN HumanName\n"
+				  ".family  .1.1  trim\n"
+				  ".given[0]  .2\n"
+				  ".use  .7  code(g)\n"
+				  "@datatype CWE CodeableConcept\n"
+				  ".coding[0]  -  when(.1)\n"
+				  ".coding[0].code  .1\n"
+				  ".text  .9.2\n"
+				  "@datatype NM Quantity\n"
+				  ".  -  when(.)\n"
+				  ".value  .  decimal\n"
+				  ".unit  $1.2  default($1)\n";
+	put("dt.map", lib, sizeof(lib) - 1);
 	map_path = fileio_join(dir, "t.map");
 	return true;
 }

@@ -8,6 +8,7 @@
 
 #include "cu.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/dhp-maptest.XXXXXX";
@@ -132,6 +133,171 @@ static void test_errors(void)
 	expect_error(HEAD "@resource Patient\nname  last_name\n", 4, 1, "'name' is a HumanName");
 }
 
+/* ---- datatype transforms ---------------------------------------------- */
+
+static const char dt_lib[] = "# a datatype library\n"
+			     "@datatype XPN HumanName\n"
+			     ".family        .1.1   trim\n"
+			     ".given[0]      .2\n"
+			     ".use           .7     code(name-use)\n"
+			     "@datatype NM Quantity\n"
+			     ".              -      when(.)\n"
+			     ".value         .      decimal\n"
+			     ".unit          $1.2   default($1.1)\n"
+			     "@datatype SN Range\n"
+			     ".              -      when(.3 = \"-\")\n"
+			     ".low.value     .2     decimal\n"
+			     ".high.value    .4     decimal\n"
+			     "@datatype XTN ContactPoint\n"
+			     ".              -      when(.)\n"
+			     ".value         .1\n"
+			     ".use           $1\n"
+			     "@datatype CWE CodeableConcept\n"
+			     ".coding[0].code  .1\n"
+			     ".coding[0].system  .3.2\n"
+			     ".text          .9\n"
+			     "@datatype DTM dateTime\n"
+			     ".              .1     datetime\n";
+
+#define V2HEAD "@message ORU^R01\n@key MSH-10\n"
+
+/* Load the library above as dt.map beside table t.map. */
+static int load_dt(const char *lib, const char *map_text, struct mapset *ms, struct dhp_error *err)
+{
+	remove_maps();
+	write_file("dt.map", lib);
+	write_file("t.map", map_text);
+	mkdir(fileio_join(tmpdir, "codes"), 0755); /* leaks a path: fine in a test */
+	write_file("codes/name-use.csv", "source,target\nL,official\n");
+	char profiles[512];
+	snprintf(profiles, sizeof(profiles), "%s/mappings/profiles", getenv("DHP_SRCDIR"));
+	struct mapset_paths mp = {tmpdir, profiles, NULL};
+	return mapset_load(ms, &mp, err);
+}
+
+/* A row the test goes on to read: fail and stop the test without it. */
+#define NEED(p)                                                                                    \
+	do {                                                                                       \
+		CU_ASSERT_PTR_NOT_NULL(p);                                                         \
+		if (!(p))                                                                          \
+			return;                                                                    \
+	} while (0)
+
+static const struct mrow *row_for(const struct mres *r, const char *target, const char *source)
+{
+	for (int i = 0; i < r->nrows; i++)
+		if (streq(r->rows[i].target, target) &&
+		    (!source ? r->rows[i].src == S_NONE
+			     : r->rows[i].operand.text && streq(r->rows[i].operand.text, source)))
+			return &r->rows[i];
+	return NULL;
+}
+
+static void test_datatypes(void)
+{
+	struct mapset ms;
+	struct dhp_error err = DHP_ERROR_INIT;
+	int rc = load_dt(dt_lib,
+			 V2HEAD "@resource Patient\n"
+				"name[*]   PID-5[*]  xpn\n"
+				"telecom[3]  PID-14[2]  xtn(\"work\")\n"
+				"name[5]  PID-9.3  XPN\n"
+				"maritalStatus  PID-16.1  cwe\n"
+				"@resource Observation\n"
+				"@for-each OBX\n"
+				"status  \"final\"\n"
+				"code  OBX-3  cwe\n"
+				"valueQuantity  OBX-5  nm(OBX-6) | when(OBX-2 = \"NM\")\n"
+				"valueRange     OBX-5  sn | when(OBX-2 = \"SN\")\n"
+				"effectiveDateTime  OBX-14  dtm | when(OBX-11 = \"F\")\n",
+			 &ms, &err);
+	if (rc)
+		fprintf(stderr, "\n  %s: %s (%s)\n", err.where, err.msg, err.detail);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(ms.ndts, 6);
+	const struct mres *p = ms.streams[0].res[0], *o = ms.streams[0].res[1];
+	/* the xpn row became its template's rows, under its target and source */
+	CU_ASSERT_EQUAL(p->nrows, 3 + 3 + 3 + 2);
+	const struct mrow *fam = row_for(p, "name[*].family", "PID-5[*].1.1");
+	NEED(fam);
+	CU_ASSERT_EQUAL(fam->nxf, 1);
+	CU_ASSERT(fam->star_src != NULL);
+	CU_ASSERT(fam->origin && strstr(fam->origin, "datatype XPN (HumanName) at "));
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "name[*].use", "PID-5[*].7"));
+	/* a literal argument is a literal; the template's guard covers its rows */
+	const struct mrow *use = row_for(p, "telecom[3].use", "work");
+	NEED(use);
+	CU_ASSERT_EQUAL(use->src, S_LITERAL);
+	CU_ASSERT_EQUAL(use->nguards, 1);
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "telecom[3].value", "PID-14[2].1"));
+	/* a field's parts are components and subcomponents; inside a component
+	 * they are subcomponents (XPN.1.1 is the subcomponent itself), and a part
+	 * deeper than that (CWE.3.2) drops its row */
+	CU_ASSERT_PTR_NOT_NULL(row_for(o, "code.coding[0].system", "OBX-3.3.2"));
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "name[5].family", "PID-9.3.1"));
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "name[5].given[0]", "PID-9.3.2"));
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "maritalStatus.coding[0].code", "PID-16.1.1"));
+	CU_ASSERT_PTR_NOT_NULL(row_for(p, "maritalStatus.text", "PID-16.1.9"));
+	CU_ASSERT_PTR_NULL(row_for(p, "maritalStatus.coding[0].system", "PID-16.1.3"));
+	/* a path argument's parts: $1.2 is OBX-6.2 */
+	const struct mrow *unit = row_for(o, "valueQuantity.unit", "OBX-6.2");
+	NEED(unit);
+	CU_ASSERT_STR(unit->xf[0].args[0].text, "OBX-6.1");
+	/* each row's when() guards its own expansion only: the value rows of
+	 * nm() are under the NM guard and the template's, not the SN ones */
+	const struct mrow *qv = row_for(o, "valueQuantity.value", "OBX-5");
+	NEED(qv);
+	CU_ASSERT_EQUAL(qv->nguards, 2);
+	for (int g = 0; g < qv->nguards; g++)
+		CU_ASSERT_STR(o->rows[qv->guards[g]].target, "valueQuantity");
+	const struct mrow *low = row_for(o, "valueRange.low.value", "OBX-5.2");
+	NEED(low);
+	CU_ASSERT_EQUAL(low->nguards, 2);
+	/* a template row filling the element itself is under the row's when() */
+	const struct mrow *eff = row_for(o, "effectiveDateTime", "OBX-14.1");
+	NEED(eff);
+	CU_ASSERT_EQUAL(eff->nguards, 1);
+	CU_ASSERT_EQUAL(eff->out, K_DATETIME);
+	mapset_free(&ms);
+}
+
+/* Expect a load error (datatype library beside) at t.map:LINE:COL. */
+static void expect_dt_error(const char *lib, const char *text, const char *file, int line, int col,
+			    const char *needle)
+{
+	struct mapset ms;
+	struct dhp_error err = DHP_ERROR_INIT;
+	CU_ASSERT_EQUAL(load_dt(lib, text, &ms, &err), -1);
+	char where[512];
+	snprintf(where, sizeof(where), "%s/%s:%d:%d", tmpdir, file, line, col);
+	CU_ASSERT_STR(err.where, where);
+	if (!strstr(err.msg, needle) && !strstr(err.detail, needle))
+		fprintf(stderr, "\n  '%s' / '%s' lacks '%s'\n", err.msg, err.detail, needle);
+	CU_ASSERT(strstr(err.msg, needle) || strstr(err.detail, needle));
+	mapset_free(&ms);
+}
+
+static void test_datatype_errors(void)
+{
+	/* the target's type has no template of that name */
+	expect_dt_error(dt_lib, V2HEAD "@resource Patient\ngender  PID-8  xpn\n", "t.map", 4, 16,
+			"'gender' is a code, but datatype xpn() fills HumanName");
+	expect_dt_error(dt_lib, V2HEAD "@resource Patient\nname  PID-5  xpn | trim\n", "t.map", 4,
+			20, "comes alone");
+	expect_dt_error(dt_lib, V2HEAD "@resource Patient\nname  \"x\"  xpn\n", "t.map", 4, 12,
+			"reads a source path");
+	/* a template row that does not check is reported at the using row */
+	expect_dt_error("@datatype XPN HumanName\n.famly  .1\n",
+			V2HEAD "@resource Patient\nname  PID-5  xpn\n", "t.map", 4, 1,
+			"datatype XPN (HumanName) at ");
+	expect_dt_error("@datatype XPN HumanName\n@resource Patient\n", V2HEAD, "dt.map", 2, 1,
+			"@datatype blocks only");
+	expect_dt_error("@datatype XPN HumanName\nfamily  .1\n", V2HEAD, "dt.map", 2, 1,
+			"starts with '.'");
+	expect_dt_error("@datatype XPN HumanName\n@datatype xpn HumanName\n", V2HEAD, "dt.map", 2,
+			11, "already defined");
+}
+
 static int setup(void)
 {
 	if (!mkdtemp(tmpdir))
@@ -150,6 +316,8 @@ static int teardown(void)
 static CU_TestInfo tests[] = {
     {"a good table compiles", test_good_table},
     {"errors are located", test_errors},
+    {"datatype transforms expand", test_datatypes},
+    {"datatype errors are located", test_datatype_errors},
     CU_TEST_INFO_NULL,
 };
 
