@@ -25,6 +25,10 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* A failure nothing can recover from (the library cannot do its job at
+ * all): one message on stderr, exit status 1. */
+_Noreturn void dhp_fatal(const char *what);
+
 /* Grow an array *pa of *palloc elements so that it holds at least n. */
 #define ALLOC_GROW(pa, n, palloc)                                                                  \
 	do {                                                                                       \

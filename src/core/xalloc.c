@@ -6,6 +6,12 @@ static void oom(size_t n)
 	exit(1);
 }
 
+void dhp_fatal(const char *what)
+{
+	fprintf(stderr, "dhp-import: fatal: %s\n", what);
+	exit(1);
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

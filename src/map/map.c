@@ -12,7 +12,7 @@
 #include "map/map.h"
 
 #include <ctype.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #define DAR_URL "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
@@ -36,6 +36,10 @@ void map_ctx_init(struct map_ctx *ctx, const char *tz)
 	strbuf_init(&ctx->b, 0);
 	strbuf_init(&ctx->path, 0);
 	jarena_init(&ctx->arena);
+	ctx->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	ctx->digest = EVP_MD_CTX_new();
+	if (!ctx->sha1 || !ctx->digest)
+		dhp_fatal("cannot set up SHA-1 (OpenSSL)");
 }
 
 void map_ctx_release(struct map_ctx *ctx)
@@ -46,6 +50,8 @@ void map_ctx_release(struct map_ctx *ctx)
 	free(ctx->guard);
 	free(ctx->guard_rep);
 	jarena_release(&ctx->arena);
+	EVP_MD_CTX_free(ctx->digest);
+	EVP_MD_free(ctx->sha1);
 	hmap_clear(&ctx->stats.dar_by_elem);
 	hmap_clear(&ctx->stats.by_type);
 }
@@ -908,13 +914,13 @@ static void name_part(struct strbuf *sb, const char *s)
 /* UUID v5 (RFC 9562 5.5): SHA-1 of namespace and name, version and
  * variant bits set, lower-case text. OpenSSL's SHA-1 instead of libuuid's:
  * this runs for every resource, and OpenSSL's is several times faster. */
-static void uuid_v5(const char *name, size_t n, struct strbuf *buf, char *out)
+static void uuid_v5(struct map_ctx *ctx, const char *name, size_t n, char *out)
 {
-	unsigned char md[SHA_DIGEST_LENGTH];
-	strbuf_reset(buf);
-	strbuf_add(buf, uuid_ns, sizeof(uuid_ns));
-	strbuf_add(buf, name, n);
-	SHA1((const unsigned char *)buf->buf, buf->len, md);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	if (!EVP_DigestInit_ex2(ctx->digest, ctx->sha1, NULL) ||
+	    !EVP_DigestUpdate(ctx->digest, uuid_ns, sizeof(uuid_ns)) ||
+	    !EVP_DigestUpdate(ctx->digest, name, n) || !EVP_DigestFinal_ex(ctx->digest, md, NULL))
+		dhp_fatal("SHA-1 failed (OpenSSL)");
 	md[6] = (unsigned char)((md[6] & 0x0F) | 0x50);
 	md[8] = (unsigned char)((md[8] & 0x3F) | 0x80);
 	static const char hex[] = "0123456789abcdef";
@@ -941,7 +947,7 @@ static void make_uuid(struct map_ctx *ctx, const struct mstream *st, const char 
 	char occ[16];
 	strbuf_add(name, occ, (size_t)snprintf(occ, sizeof(occ), "%d", occurrence));
 	/* the name was always cut at 511 bytes: keep identical ids */
-	uuid_v5(name->buf, name->len < 511 ? name->len : 511, &ctx->b, out);
+	uuid_v5(ctx, name->buf, name->len < 511 ? name->len : 511, out);
 }
 
 static struct mapped_res *add_instance(struct map_ctx *ctx, struct mapped *out,

@@ -60,6 +60,10 @@ struct map_ctx {
 	int *guard_rep;
 	int guard_alloc;
 	struct jarena arena; /* the current record's JSON trees */
+	/* SHA-1 for the UUID v5 ids, fetched once: OpenSSL 3 looks the
+	 * algorithm up again on every one-shot SHA1() call */
+	struct evp_md_st *sha1;
+	struct evp_md_ctx_st *digest;
 };
 
 void map_ctx_init(struct map_ctx *ctx, const char *tz);
