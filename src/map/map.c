@@ -78,6 +78,8 @@ void mapped_free(struct mapped *m)
 
 /* ---- reading values ---------------------------------------------------- */
 
+#define PATH_MEMO 8 /* path steps remembered between rows */
+
 /* Record state during one map_record call. */
 struct rec {
 	struct map_ctx *ctx;
@@ -87,13 +89,23 @@ struct rec {
 	struct dhp_error *err;
 	int cur;  /* index in out->res of the resource being mapped */
 	int star; /* the repetition a [*] target step takes */
+	/* The containers the last value went into, step by step: consecutive
+	 * rows mostly share a prefix (identifier[0].type.coding[0]...), and
+	 * nodes are never removed while a resource is built. */
+	const struct jnode *path_root;
+	const struct pstep *path_steps;
+	int path_n;
+	int path_idx[PATH_MEMO];
+	struct jnode *path_node[PATH_MEMO];
 };
 
 static struct val read_operand(const struct rec *rc, const struct operand *op)
 {
-	struct val v = {op->text, strlen(op->text), false, K_STRING};
-	if (!op->is_col)
+	struct val v = {op->text, 0, false, K_STRING};
+	if (!op->is_col) {
+		v.n = strlen(op->text);
 		return v;
+	}
 	struct value x;
 	source_get(rc->src, op->handle, &x);
 	v.s = x.s;
@@ -391,15 +403,39 @@ static struct jnode *child(struct jarena *A, struct jnode *parent, const struct 
 	return item;
 }
 
+/* How many leading containers of the row's path are those of the last
+ * value placed (names are interned: equal names are equal pointers). */
+static int path_shared(const struct rec *rc, const struct jnode *root, const struct mrow *row)
+{
+	if (rc->path_root != root)
+		return 0;
+	int n = 0, max = row->nsteps - 1 < rc->path_n ? row->nsteps - 1 : rc->path_n;
+	while (n < max && row->steps[n].name == rc->path_steps[n].name &&
+	       step_index(rc, &row->steps[n], false, 0) == rc->path_idx[n])
+		n++;
+	return n;
+}
+
 /* Place value at the row's target; step bump_step (or -1) is shifted by bump. */
-static void set_path(const struct rec *rc, struct jnode *root, const struct mrow *row,
+static void set_path(struct rec *rc, struct jnode *root, const struct mrow *row,
 		     struct jnode *value, int bump_step, int bump)
 {
 	struct jarena *A = &rc->ctx->arena;
-	struct jnode *node = root;
-	for (int i = 0; i < row->nsteps - 1; i++)
-		node = child(A, node, &row->steps[i],
-			     step_index(rc, &row->steps[i], i == bump_step, bump));
+	int from = bump_step < 0 ? path_shared(rc, root, row) : 0;
+	struct jnode *node = from ? rc->path_node[from - 1] : root;
+	for (int i = from; i < row->nsteps - 1; i++) {
+		int idx = step_index(rc, &row->steps[i], i == bump_step, bump);
+		node = child(A, node, &row->steps[i], idx);
+		if (bump_step < 0 && i < PATH_MEMO) {
+			rc->path_idx[i] = idx;
+			rc->path_node[i] = node;
+		}
+	}
+	if (bump_step < 0) {
+		rc->path_root = root;
+		rc->path_steps = row->steps;
+		rc->path_n = row->nsteps - 1 < PATH_MEMO ? row->nsteps - 1 : PATH_MEMO;
+	}
 	int li = row->nsteps - 1;
 	const struct pstep *last = &row->steps[li];
 	if (last->index == -1) {
@@ -1041,7 +1077,7 @@ static int plan_instances(struct rec *rc)
 int map_record(struct map_ctx *ctx, const struct mstream *st, struct source *src,
 	       struct mapped *out, struct dhp_error *err)
 {
-	struct rec rc = {ctx, st, src, out, err, 0, 0};
+	struct rec rc = {.ctx = ctx, .st = st, .src = src, .out = out, .err = err};
 	mapped_reset(out);
 	jarena_reset(&ctx->arena); /* the previous record's trees are written or copied */
 	if (record_key(&rc) || plan_instances(&rc)) {

@@ -458,6 +458,19 @@ static void xform_free(struct xform *x)
 
 /* ---- target paths ----------------------------------------------------- */
 
+/* The set's copy of element name `name` (which it takes): map.c compares
+ * the names of two rows' paths by pointer. */
+static const char *intern(struct mapset *ms, char *name)
+{
+	const char *have = hmap_gets(&ms->names, name);
+	if (have) {
+		free(name);
+		return have;
+	}
+	hmap_put(&ms->names, name, strlen(name), name);
+	return name;
+}
+
 static int parse_path(struct pfile *pf, struct lex *lx, struct mrow *row)
 {
 	const char *s = lx->p;
@@ -470,7 +483,8 @@ static int parse_path(struct pfile *pf, struct lex *lx, struct mrow *row)
 		if (p == b || !(isalpha((unsigned char)*b) || *b == '_'))
 			return fail_at(pf, col_of(lx, s + (b - row->target)), DHP_EPATH,
 				       "malformed element path '%s'", row->target);
-		struct pstep st = {xstrndup(b, (size_t)(p - b)), -1};
+		char *name = xstrndup(b, (size_t)(p - b));
+		struct pstep st = {name, -1};
 		if (p[0] == '[' && p[1] == '*' && p[2] == ']') {
 			st.index = PSTEP_STAR;
 			p += 3;
@@ -478,7 +492,7 @@ static int parse_path(struct pfile *pf, struct lex *lx, struct mrow *row)
 			char *end;
 			long idx = strtol(p + 1, &end, 10);
 			if (end == p + 1 || *end != ']' || idx < 0 || idx > 1000) {
-				free(st.name);
+				free(name);
 				return fail_at(pf, col_of(lx, s + (p - row->target)), DHP_EPATH,
 					       "malformed index in '%s' (expected [0] .. [1000])",
 					       row->target);
@@ -486,6 +500,7 @@ static int parse_path(struct pfile *pf, struct lex *lx, struct mrow *row)
 			st.index = (int)idx;
 			p = end + 1;
 		}
+		st.name = intern(pf->ms, name);
 		row->steps = xrealloc(row->steps, (size_t)(row->nsteps + 1) * sizeof(*row->steps));
 		row->steps[row->nsteps++] = st;
 		if (*p == '.')
@@ -914,8 +929,6 @@ static int expand_dtuse(struct pfile *pf, struct mres *r)
 		row->guard = true;
 	} else {
 		free(row->target);
-		for (int s = 0; s < row->nsteps; s++)
-			free(row->steps[s].name);
 		free(row->steps);
 		free(row->elem_path);
 		r->nrows--;
@@ -1041,8 +1054,11 @@ static int parse_row(struct pfile *pf, struct lex *lx)
 		dtuse_clear(pf);
 		return -1;
 	}
-	if (pf->dtuse.name)
-		return expand_dtuse(pf, r);
+	if (pf->dtuse.name) {
+		int rc = expand_dtuse(pf, r);
+		dtuse_clear(pf); /* what expand_dtuse did not take over */
+		return rc;
+	}
 	if (row->absent) {
 		bool ok = false;
 		for (size_t i = 0; i < ARRAY_SIZE(dar_codes); i++)
@@ -1803,6 +1819,9 @@ int mapset_load(struct mapset *ms, const struct mapset_paths *paths, struct dhp_
 			st->table = xstrndup(base, strcspn(base, "."));
 		}
 	}
+	if (rc == 0 && !ms->nstreams)
+		rc = dhp_fail(err, DHP_EIO, paths->mappings,
+			      "no mapping tables in directory (only datatype libraries)");
 	if (rc == 0)
 		qsort(ms->streams, (size_t)ms->nstreams, sizeof(*ms->streams), cmp_stream);
 	return rc;
@@ -1884,8 +1903,6 @@ static void mres_free(struct mres *r)
 	for (int j = 0; j < r->nrows; j++) {
 		struct mrow *row = &r->rows[j];
 		free(row->target);
-		for (int s = 0; s < row->nsteps; s++)
-			free(row->steps[s].name);
 		free(row->steps);
 		operand_free(&row->operand);
 		for (int k = 0; k < row->nxf; k++)
@@ -1940,6 +1957,10 @@ void mapset_free(struct mapset *ms)
 		free(d->type);
 	}
 	free(ms->dts);
+	for (size_t i = 0; i < ms->names.nslots; i++)
+		if (ms->names.slots[i].key)
+			free(ms->names.slots[i].value);
+	hmap_clear(&ms->names);
 	for (size_t i = 0; i < ms->codetables.nslots; i++)
 		if (ms->codetables.slots[i].key)
 			codetable_free(ms->codetables.slots[i].value);

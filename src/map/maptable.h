@@ -73,8 +73,8 @@ struct cond {
 #define PSTEP_STAR (-2) /* [*]: the repetition being read */
 
 struct pstep {
-	char *name;
-	int index; /* -1: single-valued element; PSTEP_STAR */
+	const char *name; /* interned in the mapping set: equal names, equal pointers */
+	int index;	  /* -1: single-valued element; PSTEP_STAR */
 };
 
 enum src_kind { S_COLUMN, S_LITERAL, S_LOCALREF, S_NONE };
@@ -167,7 +167,8 @@ struct mapset {
 	int nfiles, afiles;
 	struct dtmpl *dts; /* datatype templates of the set's library files */
 	int ndts;
-	int nlibraries; /* of the files, datatype libraries */
+	int nlibraries;	   /* of the files, datatype libraries */
+	struct hmap names; /* element names of target paths, interned (name -> char *) */
 };
 
 struct mapset_paths {

@@ -167,7 +167,9 @@ static int load_dt(const char *lib, const char *map_text, struct mapset *ms, str
 	remove_maps();
 	write_file("dt.map", lib);
 	write_file("t.map", map_text);
-	mkdir(fileio_join(tmpdir, "codes"), 0755); /* leaks a path: fine in a test */
+	char *codes = fileio_join(tmpdir, "codes");
+	mkdir(codes, 0755);
+	free(codes);
 	write_file("codes/name-use.csv", "source,target\nL,official\n");
 	char profiles[512];
 	snprintf(profiles, sizeof(profiles), "%s/mappings/profiles", getenv("DHP_SRCDIR"));
