@@ -34,7 +34,9 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	return r;
 }
 
-/* Make room for `extra` more bytes; false (and toobig set) past the cap. */
+/* Make room for `extra` more bytes; false (and toobig set) past the cap.
+ * The buffer never grows past cap + 1 bytes: the inline appends in
+ * strbuf.h rely on that to skip the cap check. */
 static bool grow(struct strbuf *sb, size_t extra)
 {
 	size_t cap = sb->cap ? sb->cap : STRBUF_DEFAULT_CAP;
@@ -42,11 +44,13 @@ static bool grow(struct strbuf *sb, size_t extra)
 		sb->toobig = true;
 		return false;
 	}
-	size_t need = sb->len + extra + 1;
+	size_t need = sb->len + extra + 1; /* <= cap + 1 */
 	if (need > sb->alloc) {
 		size_t n = sb->alloc ? sb->alloc : 64;
 		while (n < need)
 			n *= 2;
+		if (n - 1 > cap)
+			n = cap + 1;
 		if (sb->alloc) {
 			sb->buf = xrealloc(sb->buf, n);
 		} else {
@@ -58,23 +62,13 @@ static bool grow(struct strbuf *sb, size_t extra)
 	return true;
 }
 
-void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+void strbuf_add_grow(struct strbuf *sb, const void *data, size_t len)
 {
 	if (!grow(sb, len))
 		return;
 	memcpy(sb->buf + sb->len, data, len);
 	sb->len += len;
 	sb->buf[sb->len] = '\0';
-}
-
-void strbuf_addstr(struct strbuf *sb, const char *s)
-{
-	strbuf_add(sb, s, strlen(s));
-}
-
-void strbuf_addch(struct strbuf *sb, char c)
-{
-	strbuf_add(sb, &c, 1);
 }
 
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
@@ -103,28 +97,60 @@ static bool needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
+#define ONES 0x0101010101010101u
+#define HIGH (ONES * 0x80)
+
+/* The bytes of the word w that need escaping, each as its high bit set (0
+ * when none). (x - ONES * k) & ~x & HIGH flags the bytes of x below k; for
+ * '"' and '\\' that test (k = 1) runs on x = w ^ ONES * byte, whose high
+ * bits are those of w, so one mask serves all three. A borrow can only flag
+ * a byte above a real hit: the lowest flag is always exact. */
+static uint64_t escapes8(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+	return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGH;
+}
+
+/* Index of the first byte of s[i, len) that needs escaping, or len. */
+static size_t plain_run(const char *s, size_t i, size_t len)
+{
+	uint64_t w;
+	while (i + 8 <= len) {
+		memcpy(&w, s + i, 8);
+		uint64_t hit = escapes8(w);
+		if (hit) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(hit) / 8;
+#else
+			break;
+#endif
+		}
+		i += 8;
+	}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (i < len && len >= 8) {
+		/* the tail as the last 8 bytes, those before i (seen already, and
+		 * maybe escaped: their borrows would flag bytes after them) made
+		 * plain */
+		uint64_t keep = ~(uint64_t)0 << (8 * (i - (len - 8)));
+		memcpy(&w, s + len - 8, 8);
+		uint64_t hit = escapes8((w & keep) | (ONES * 'a' & ~keep));
+		return hit ? len - 8 + (size_t)__builtin_ctzll(hit) / 8 : len;
+	}
+#endif
+	while (i < len && !needs_escape((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 	while (i < len) {
-		/* the common case: a long run of plain bytes, copied at once; the
-		 * run is found 8 bytes at a time (a byte < 0x20, '"' or '\\' in
-		 * the word sets its high bit in `hit`) */
+		/* the common case: a long run of plain bytes, copied at once */
 		size_t start = i;
-		while (i + 8 <= len) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-			uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-			uint64_t hit = ((w - ones * 0x20) & ~w & high) | ((q - ones) & ~q & high) |
-				       ((b - ones) & ~b & high);
-			if (hit)
-				break;
-			i += 8;
-		}
-		while (i < len && !needs_escape((unsigned char)s[i]))
-			i++;
+		i = plain_run(s, i, len);
 		strbuf_add(sb, s + start, i - start);
 		if (i == len)
 			break;

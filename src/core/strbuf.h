@@ -14,13 +14,14 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #define STRBUF_DEFAULT_CAP (64u << 20)
 
 struct strbuf {
 	char *buf;
 	size_t len;
-	size_t alloc; /* 0 while buf is the static empty string */
+	size_t alloc; /* 0 while buf is the static empty string; never above cap + 1 */
 	size_t cap;   /* maximum len; 0 = STRBUF_DEFAULT_CAP */
 	bool toobig;
 };
@@ -39,9 +40,41 @@ void strbuf_reset(struct strbuf *sb);
 /* Hand the buffer to the caller (free() it); sb is re-initialised. */
 char *strbuf_detach(struct strbuf *sb, size_t *len);
 
-void strbuf_add(struct strbuf *sb, const void *data, size_t len);
-void strbuf_addstr(struct strbuf *sb, const char *s);
-void strbuf_addch(struct strbuf *sb, char c);
+/*
+ * Appends. The common case, room in the buffer already, is inline: the
+ * JSON writer makes millions of tiny appends per run. It needs no cap
+ * check because grow() never makes `alloc` larger than cap + 1, so what
+ * fits in the buffer fits under the cap; `toobig` is tested so a broken
+ * buffer stays as it was. Everything else goes to strbuf_add_grow().
+ */
+void strbuf_add_grow(struct strbuf *sb, const void *data, size_t len);
+
+static inline void strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+	if (sb->toobig || len >= sb->alloc - sb->len) {
+		strbuf_add_grow(sb, data, len);
+		return;
+	}
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+static inline void strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+static inline void strbuf_addch(struct strbuf *sb, char c)
+{
+	if (sb->toobig || sb->alloc - sb->len < 2) {
+		strbuf_add_grow(sb, &c, 1);
+		return;
+	}
+	sb->buf[sb->len++] = c;
+	sb->buf[sb->len] = '\0';
+}
+
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

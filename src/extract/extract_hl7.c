@@ -2,6 +2,7 @@
  * extract_hl7.c: HL7 v2 messages as records (see extract_hl7.h).
  */
 #include "core/dhp.h"
+#include "core/hmap.h"
 #include "extract/extract_hl7.h"
 #include "extract/hl7.h"
 
@@ -13,7 +14,28 @@
 struct hpath {
 	char seg[4];
 	int field, rep, comp, sub; /* rep STAR for [*]; 0 = not given */
+	int memo;		   /* index into hl7_source.memo */
 	char *text;
+	/* The value last read, of segment `seg_at`, repetition `rep_at`, in
+	 * message `gen` (0 = none): a mapping often reads a path twice in a
+	 * row, for a condition and then for the value. Values in the ring
+	 * are not kept, the ring being reused. */
+	long gen, seg_at;
+	int rep_at;
+	struct value last;
+	long reps_gen, reps_seg; /* likewise for h_reps() */
+	int reps;
+};
+
+/* The segment that paths of segment id `id` read (segment_for()), for one
+ * message and focus: segment_for() scans the message, and the paths of one
+ * segment (PID-3, PID-5, PID-7, ...) are read one after the other with the
+ * same answer. */
+struct seg_memo {
+	char id[4];
+	long gen; /* hl7_source.gen it was found for; 0 = never */
+	int focus;
+	long seg;
 };
 
 struct hl7_source {
@@ -26,9 +48,14 @@ struct hl7_source {
 	struct strbuf utf8; /* the message converted to UTF-8 when needed */
 	struct hpath *paths;
 	int npaths;
+	size_t apaths;
+	struct hmap path_index; /* path text -> index in paths + 1 */
 	char (*groups)[4];
 	int ngroups;
 	int focus; /* segment index, or -1 */
+	struct seg_memo *memo;
+	int nmemo;
+	long gen; /* counts messages: a memo of an older one is stale */
 	struct strbuf ring[RING];
 	int ring_next;
 	long total; /* messages over all files, for record_no */
@@ -84,14 +111,22 @@ static int h_resolve(struct source *src, const char *path)
 {
 	struct hl7_source *h = (struct hl7_source *)src;
 	struct hpath p;
+	void *known = hmap_gets(&h->path_index, path); /* a mapping set reads a path many times */
+	if (known)
+		return (int)((intptr_t)known - 1);
 	if (!parse_path(path, &p) || !p.field)
 		return -1;
-	for (int i = 0; i < h->npaths; i++)
-		if (streq(h->paths[i].text, path))
-			return i;
-	h->paths = xrealloc(h->paths, (size_t)(h->npaths + 1) * sizeof(*h->paths));
+	for (p.memo = 0; p.memo < h->nmemo && !streq(h->memo[p.memo].id, p.seg); p.memo++)
+		;
+	if (p.memo == h->nmemo) {
+		h->memo = xrealloc(h->memo, (size_t)(h->nmemo + 1) * sizeof(*h->memo));
+		h->memo[h->nmemo++] = (struct seg_memo){.gen = 0};
+		memcpy(h->memo[p.memo].id, p.seg, 4);
+	}
+	ALLOC_GROW(h->paths, (size_t)h->npaths + 1, h->apaths);
 	p.text = xstrdup(path);
 	h->paths[h->npaths] = p;
+	hmap_put(&h->path_index, path, strlen(path), (void *)(intptr_t)(h->npaths + 1));
 	return h->npaths++;
 }
 
@@ -149,15 +184,43 @@ static long segment_for(const struct hl7_source *h, const char *seg)
 	return -1;
 }
 
+/* memo_segment() when the memo is stale; out of line, so that the check
+ * of a fresh memo inlines into every read. */
+__attribute__((noinline)) static long memo_fill(const struct hl7_source *h, struct seg_memo *mo)
+{
+	mo->seg = segment_for(h, mo->id);
+	mo->gen = h->gen;
+	mo->focus = h->focus;
+	return mo->seg;
+}
+
+/* segment_for() through the memo of the path's segment id. */
+static inline long memo_segment(struct hl7_source *h, const struct hpath *p)
+{
+	struct seg_memo *mo = &h->memo[p->memo];
+	if (mo->gen != h->gen || mo->focus != h->focus)
+		return memo_fill(h, mo);
+	return mo->seg;
+}
+
 static void h_get(const struct source *src, int handle, struct value *out)
 {
-	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src; /* ring is scratch */
-	const struct hpath *p = &h->paths[handle];
+	/* ring, memo and the paths' last values are scratch */
+	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src;
+	struct hpath *p = &h->paths[handle];
 	*out = (struct value){V_NULL, "", 0};
-	long seg = segment_for(h, p->seg);
+	long seg = memo_segment(h, p);
 	if (seg < 0)
 		return;
 	int rep = p->rep == STAR ? src->rep + 1 : p->rep ? p->rep : 1;
+	if (p->gen == h->gen && p->seg_at == seg && p->rep_at == rep) {
+		*out = p->last;
+		return;
+	}
+	p->gen = h->gen;
+	p->seg_at = seg;
+	p->rep_at = rep;
+	p->last = *out;
 	struct hl7_slice v;
 	if (!hl7_get(&h->msg, (size_t)seg, p->field, rep, p->comp, p->sub, &v) || v.n == 0 ||
 	    hl7_is_null(v))
@@ -165,8 +228,10 @@ static void h_get(const struct source *src, int handle, struct value *out)
 	if (!memchr(v.s, h->msg.ec, v.n)) {
 		/* nothing to unescape: the message text itself (not NUL-terminated) */
 		*out = (struct value){V_TEXT, v.s, v.n};
+		p->last = *out;
 		return;
 	}
+	p->gen = 0;
 	struct strbuf *sb = &h->ring[h->ring_next++ % RING];
 	strbuf_reset(sb);
 	hl7_unescape(&h->msg, v.s, v.n, sb);
@@ -177,10 +242,17 @@ static void h_get(const struct source *src, int handle, struct value *out)
 
 static int h_reps(const struct source *src, int handle)
 {
-	const struct hl7_source *h = (const struct hl7_source *)src;
-	const struct hpath *p = &h->paths[handle];
-	long seg = segment_for(h, p->seg);
-	return seg < 0 ? 0 : hl7_reps(&h->msg, (size_t)seg, p->field);
+	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src; /* memo and reps are scratch */
+	struct hpath *p = &h->paths[handle];
+	long seg = memo_segment(h, p);
+	if (seg < 0)
+		return 0;
+	if (p->reps_gen != h->gen || p->reps_seg != seg) {
+		p->reps_gen = h->gen;
+		p->reps_seg = seg;
+		p->reps = hl7_reps(&h->msg, (size_t)seg, p->field);
+	}
+	return p->reps;
 }
 
 static int h_resolve_group(struct source *src, const char *name)
@@ -291,6 +363,7 @@ static int h_next(struct source *src, struct dhp_error *err)
 {
 	struct hl7_source *h = (struct hl7_source *)src;
 	h->focus = -1;
+	h->gen++;
 	for (;;) {
 		if (!h->reader) {
 			if (h->fileno >= h->nfiles)
@@ -335,6 +408,8 @@ static void h_close(struct source *src)
 	for (int i = 0; i < h->npaths; i++)
 		free(h->paths[i].text);
 	free(h->paths);
+	hmap_clear(&h->path_index);
+	free(h->memo);
 	free(h->groups);
 	for (int i = 0; i < RING; i++)
 		strbuf_release(&h->ring[i]);
@@ -370,6 +445,7 @@ struct source *hl7src_open(char *const *files, int nfiles, const char *charset,
 	h->charset = charset;
 	h->msg = (struct hl7_msg)HL7_MSG_INIT;
 	h->focus = -1;
+	h->gen = 1; /* 0 marks memos and last values as never filled */
 	strbuf_init(&h->utf8, HL7_MAX_MESSAGE * 2);
 	for (int i = 0; i < RING; i++)
 		strbuf_init(&h->ring[i], 0);

@@ -34,8 +34,10 @@
  *    them in the detail. A missing header or trailer is not a problem.
  *
  * Parser. One pass over the message records segment boundaries (CR, and
- * LF for callers that pass text that did not come from the reader). Field
- * access counts separators in the one segment asked for, using memchr.
+ * LF for callers that pass text that did not come from the reader). The
+ * first field access to a segment records where its fields start (the
+ * field index below); repetitions, components and subcomponents are found
+ * by counting separators in the one field asked for.
  *
  * MSH-2 written as ^~\\& (a backslash doubled by an export that escaped
  * it once too often) is read as the four encoding characters ^~\& with a
@@ -199,6 +201,25 @@ static void end_line(struct hl7_reader *r, unsigned char c)
 	r->after_cr = c == '\r';
 }
 
+/* The first line end (line_end[]) in [q, e), or e. All of them are
+ * control characters, which text rarely has: eight bytes at a time are
+ * skipped while none of them is below 0x20 ((w - ones * 0x20) & ~w & high
+ * flags such bytes), and only a word with one is looked at byte by byte. */
+static const unsigned char *find_line_end(const unsigned char *q, const unsigned char *e)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	for (;;) {
+		uint64_t w;
+		while (e - q >= 8 && (memcpy(&w, q, 8), !((w - ones * 0x20) & ~w & high)))
+			q += 8;
+		const unsigned char *stop = e - q >= 8 ? q + 8 : e;
+		while (q < stop && !line_end[*q])
+			q++;
+		if (q < stop || q == e)
+			return q;
+	}
+}
+
 /* Consume the rest of the line and its CR/LF (an MLLP byte is left for
  * step(), as it ends the message too), appending the bytes to the message
  * when `keep`. With `look`, returns whether the line held anything but
@@ -209,9 +230,8 @@ static bool take_line(struct hl7_reader *r, bool keep, bool look)
 	for (;;) {
 		if (r->pos == r->end && !fill(r, 1))
 			return visible;
-		const unsigned char *p = r->buf + r->pos, *e = r->buf + r->end, *q = p;
-		while (q < e && !line_end[*q])
-			q++;
+		const unsigned char *p = r->buf + r->pos, *e = r->buf + r->end;
+		const unsigned char *q = find_line_end(p, e);
 		for (const unsigned char *t = p; look && !visible && t < q; t++)
 			visible = *t > ' ' && *t != 0x7F;
 		if (keep)
@@ -549,9 +569,48 @@ int hl7_reader_next(struct hl7_reader *r, const char **text, size_t *len, struct
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/*
+ * The field index. A mapping reads a few dozen values from each segment,
+ * and finding field f by counting separators from the start made every
+ * read cost O(f) memchr calls. Instead the first access to a segment
+ * records where its first FX_MAX pieces start (piece 1 is the segment id,
+ * piece f + 1 field f), in one array shared by the message's segments and
+ * reused from message to message. A field past FX_MAX is found by scanning
+ * on from the last recorded piece. Once a message's index holds FX_BUDGET
+ * offsets, further segments are not indexed but scanned as before, so a
+ * hostile message (100000 segments of 100 fields) costs bounded memory.
+ * Offsets are 32-bit; a longer segment is never indexed.
+ */
+#define FX_MAX 128u	     /* pieces recorded per segment */
+#define FX_BUDGET (1u << 20) /* offsets recorded per message: 4 MB */
+
+enum fx_state {
+	FX_UNBUILT, /* not accessed yet in this message */
+	FX_ALL,	    /* every piece recorded */
+	FX_SOME,    /* the first FX_MAX pieces recorded; there may be more */
+	FX_NONE,    /* not indexed: scan */
+};
+
+struct hl7_fields {
+	uint32_t *pos; /* piece start offsets, relative to their segment */
+	size_t n, alloc;
+	unsigned char cls[256]; /* C_RS, C_CS, C_SS: which separator a byte is */
+	uint64_t rs8, cs8, ss8; /* the separators repeated in every byte of a word */
+};
+
+/* A field up to this long is cut into repetition, component and
+ * subcomponent in one pass with scan() (cut_short); a longer one (an
+ * embedded document, say) level by level with memchr. */
+#define SHORT_FIELD 64
+
+enum { C_RS = 1, C_CS = 2, C_SS = 4 };
+
 void hl7_msg_release(struct hl7_msg *m)
 {
 	free(m->segs);
+	if (m->fields)
+		free(m->fields->pos);
+	free(m->fields);
 	*m = (struct hl7_msg)HL7_MSG_INIT;
 }
 
@@ -561,6 +620,9 @@ static void add_segment(struct hl7_msg *m, size_t off, size_t len)
 	struct hl7_seg *s = &m->segs[m->nsegs++];
 	s->off = off;
 	s->len = len;
+	s->fx_at = 0;
+	s->fx_n = 0;
+	s->fx_state = FX_UNBUILT;
 	size_t k = 0;
 	if (m->nsegs == 1) { /* checked: MSH, whatever the separator (it may be 'S') */
 		memcpy(s->id, "MSH", 4);
@@ -578,6 +640,9 @@ int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error 
 	m->text = text;
 	m->len = len;
 	m->nsegs = 0;
+	if (!m->fields)
+		m->fields = xcalloc(1, sizeof(*m->fields));
+	m->fields->n = 0;
 	if (len < 3 || memcmp(text, "MSH", 3) != 0)
 		return dhp_fail(err, DHP_ESYNTAX, "MSH", "message does not start with MSH");
 	if (len < 4 || text[3] == '\r' || text[3] == '\n')
@@ -610,6 +675,14 @@ int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error 
 	m->ec = enc[2];
 	m->ss = enc[3];
 	m->tc = ne == 5 ? enc[4] : '\0';
+	unsigned char *cls = m->fields->cls;
+	memset(cls, 0, sizeof(m->fields->cls));
+	cls[(unsigned char)m->rs] = C_RS; /* all different: checked above */
+	cls[(unsigned char)m->cs] = C_CS;
+	cls[(unsigned char)m->ss] = C_SS;
+	m->fields->rs8 = 0x0101010101010101u * (unsigned char)m->rs;
+	m->fields->cs8 = 0x0101010101010101u * (unsigned char)m->cs;
+	m->fields->ss8 = 0x0101010101010101u * (unsigned char)m->ss;
 
 	size_t off = 0;
 	while (off < len) {
@@ -655,6 +728,76 @@ static bool piece(const char *s, size_t n, char sep, long idx, size_t *b, size_t
 	return true;
 }
 
+/* Record where the pieces of segment sg start (see FX_MAX above). */
+static void index_segment(const struct hl7_msg *m, struct hl7_seg *sg)
+{
+	struct hl7_fields *fx = m->fields;
+	if (sg->len > UINT32_MAX || fx->n > FX_BUDGET - FX_MAX) {
+		sg->fx_state = FX_NONE; /* fx_n stays 0 */
+		return;
+	}
+	ALLOC_GROW(fx->pos, fx->n + FX_MAX, fx->alloc);
+	const char *s = m->text + sg->off, *q;
+	uint32_t *p = fx->pos + fx->n;
+	size_t k = 0, at = 0;
+	p[k++] = 0;
+	while (k < FX_MAX && (q = memchr(s + at, m->fs, sg->len - at))) {
+		at = (size_t)(q - s) + 1;
+		p[k++] = (uint32_t)at;
+	}
+	sg->fx_at = (uint32_t)fx->n;
+	sg->fx_n = (uint16_t)k;
+	sg->fx_state = k < FX_MAX ? FX_ALL : FX_SOME;
+	fx->n += k;
+}
+
+/* seg_piece() for all but a recorded piece followed by another. */
+__attribute__((noinline)) static bool seg_piece_rest(const struct hl7_msg *m, struct hl7_seg *sg,
+						     long idx, size_t *b, size_t *e)
+{
+	if (sg->fx_state == FX_UNBUILT)
+		index_segment(m, sg);
+	const char *s = m->text + sg->off;
+	if (sg->fx_state == FX_NONE)
+		return piece(s, sg->len, m->fs, idx, b, e);
+	const uint32_t *p = m->fields->pos + sg->fx_at;
+	long n = sg->fx_n;
+	if (idx < n) {
+		*b = p[idx - 1];
+		*e = p[idx] - 1;
+		return true;
+	}
+	if (sg->fx_state == FX_ALL) {
+		if (idx > n)
+			return false;
+		*b = p[n - 1];
+		*e = sg->len;
+		return true;
+	}
+	size_t at = p[n - 1];
+	if (!piece(s + at, sg->len - at, m->fs, idx - n + 1, b, e))
+		return false;
+	*b += at;
+	*e += at;
+	return true;
+}
+
+/* Piece `idx` (>= 2) of segment sg cut at the field separator, as [*b, *e)
+ * relative to the segment: piece() through the field index. fx_n is 0
+ * while the segment is not indexed, so the test below is all a lookup of
+ * an indexed field costs. */
+static inline bool seg_piece(const struct hl7_msg *m, struct hl7_seg *sg, long idx, size_t *b,
+			     size_t *e)
+{
+	if (idx < sg->fx_n) {
+		const uint32_t *p = m->fields->pos + sg->fx_at;
+		*b = p[idx - 1];
+		*e = p[idx] - 1;
+		return true;
+	}
+	return seg_piece_rest(m, sg, idx, b, e);
+}
+
 /* Field f of segment seg as [*b, *e) relative to the segment; for MSH-1
  * and MSH-2 *whole is set (they are never cut by the other separators). */
 static bool field(const struct hl7_msg *m, size_t seg, int f, size_t *b, size_t *e, bool *whole)
@@ -662,8 +805,7 @@ static bool field(const struct hl7_msg *m, size_t seg, int f, size_t *b, size_t 
 	*whole = false;
 	if (seg >= m->nsegs || f < 1)
 		return false;
-	const struct hl7_seg *sg = &m->segs[seg];
-	const char *s = m->text + sg->off;
+	struct hl7_seg *sg = &m->segs[seg];
 	if (is_msh(sg)) {
 		if (f == 1) {
 			if (sg->len < 4)
@@ -677,7 +819,77 @@ static bool field(const struct hl7_msg *m, size_t seg, int f, size_t *b, size_t 
 		f--;
 	}
 	/* field f starts after the f-th separator: piece f + 1 */
-	return piece(s, sg->len, m->fs, (long)f + 1, b, e);
+	return seg_piece(m, sg, (long)f + 1, b, e);
+}
+
+/* The first byte of [p, end) that is one of the separators in `stop` (C_*
+ * bits), or end. Eight bytes are tested at a time: for x = word ^ sep8,
+ * (x - ones) & ~x & high flags the bytes of the word equal to the separator,
+ * and its lowest bit is exact (a borrow only flags a byte above a real
+ * match), so on a little-endian machine it gives the first one. */
+static inline const unsigned char *scan(const struct hl7_fields *fx, const unsigned char *p,
+					const unsigned char *end, unsigned stop)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	/* one word per separator of `stop`, repeated when there are fewer */
+	uint64_t a = stop & C_CS ? fx->cs8 : stop & C_RS ? fx->rs8 : fx->ss8;
+	uint64_t b = stop & C_RS ? fx->rs8 : a, c = stop & C_SS ? fx->ss8 : a;
+	while (end - p >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		uint64_t xa = w ^ a, xb = w ^ b, xc = w ^ c;
+		uint64_t hit =
+		    (((xa - ones) & ~xa) | ((xb - ones) & ~xb) | ((xc - ones) & ~xc)) & high;
+		if (hit)
+			return p + __builtin_ctzll(hit) / 8;
+		p += 8;
+	}
+#endif
+	while (p < end && !(fx->cls[*p] & stop))
+		p++;
+	return p;
+}
+
+/* Narrow the field s[*b, *e) to repetition r, component c and subcomponent
+ * sc as hl7_get() does with piece() level by level, but in one pass that
+ * stops at the end of the part asked for. A component ends at the end of
+ * its repetition too, a subcomponent at the end of its component. */
+static bool cut_short(const struct hl7_msg *m, const char *s, size_t *b, size_t *e, int r, int c,
+		      int sc)
+{
+	const struct hl7_fields *fx = m->fields;
+	const unsigned char *p = (const unsigned char *)s + *b,
+			    *end = (const unsigned char *)s + *e;
+	for (int k = 1; k < r; k++) {
+		p = scan(fx, p, end, C_RS);
+		if (p == end)
+			return false;
+		p++;
+	}
+	unsigned stop = C_RS;
+	if (c > 0) {
+		stop |= C_CS;
+		for (int k = 1; k < c; k++) {
+			p = scan(fx, p, end, stop);
+			if (p == end || fx->cls[*p] != C_CS)
+				return false;
+			p++;
+		}
+	}
+	if (sc > 0) {
+		stop |= C_SS;
+		for (int k = 1; k < sc; k++) {
+			p = scan(fx, p, end, stop);
+			if (p == end || fx->cls[*p] != C_SS)
+				return false;
+			p++;
+		}
+	}
+	const unsigned char *q = scan(fx, p, end, stop);
+	*b = (size_t)(p - (const unsigned char *)s);
+	*e = (size_t)(q - (const unsigned char *)s);
+	return true;
 }
 
 bool hl7_get(const struct hl7_msg *m, size_t seg, int f, int r, int c, int sc,
@@ -691,6 +903,9 @@ bool hl7_get(const struct hl7_msg *m, size_t seg, int f, int r, int c, int sc,
 	const char *s = m->text + m->segs[seg].off;
 	if (whole) {
 		if (r != 1 || c > 1 || sc > 1)
+			return false;
+	} else if (e - b <= SHORT_FIELD) {
+		if (!cut_short(m, s, &b, &e, r, c, sc))
 			return false;
 	} else {
 		size_t b2, e2;
@@ -741,8 +956,11 @@ int hl7_nfields(const struct hl7_msg *m, size_t seg)
 {
 	if (seg >= m->nsegs)
 		return 0;
-	const struct hl7_seg *sg = &m->segs[seg];
-	int k = count_char(m->text + sg->off, sg->len, m->fs);
+	struct hl7_seg *sg = &m->segs[seg];
+	if (sg->fx_state == FX_UNBUILT)
+		index_segment(m, sg);
+	int k =
+	    sg->fx_state == FX_ALL ? sg->fx_n - 1 : count_char(m->text + sg->off, sg->len, m->fs);
 	if (!is_msh(sg))
 		return k;
 	/* MSH-1 is the byte after "MSH", even where no separator follows it */

@@ -19,6 +19,10 @@
  * characters; 4 or 5 of them, the 5th being the truncation character of
  * v2.7+). Field access then walks the segment text on demand, so no
  * per-field allocation happens on the hot path. Never reads past `len`.
+ * The first access to a segment records where its fields start, in memory
+ * kept from message to message, so the lookups that follow go straight to
+ * the field. The accessors take the message as const but update that
+ * index: one hl7_msg is not to be read from two threads at once.
  *
  * Numbering follows the standard: fields, repetitions, components and
  * subcomponents are 1-based; for MSH, MSH-1 is the field separator itself
@@ -32,6 +36,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "core/strbuf.h"
@@ -64,7 +69,13 @@ long hl7_reader_line(const struct hl7_reader *r);
 struct hl7_seg {
 	size_t off, len; /* the segment text, without its terminator */
 	char id[4];	 /* "PID", "ZPI", ... NUL-padded (3 chars, or fewer if malformed) */
+	/* private to hl7.c: where the segment's field offsets are in the index */
+	uint32_t fx_at;
+	uint16_t fx_n;
+	uint8_t fx_state;
 };
+
+struct hl7_fields; /* the field index (hl7.c) */
 
 struct hl7_msg {
 	const char *text; /* borrowed */
@@ -72,12 +83,13 @@ struct hl7_msg {
 	char fs, cs, rs, ec, ss, tc; /* field, component, repetition, escape, subcomponent,
 					 truncation ('\0' when absent) separators */
 	struct hl7_seg *segs;
-	size_t nsegs, asegs; /* reused from message to message */
+	size_t nsegs, asegs;	   /* reused from message to message */
+	struct hl7_fields *fields; /* likewise; NULL until the first hl7_parse */
 };
 
 #define HL7_MSG_INIT                                                                               \
 	{                                                                                          \
-		NULL, 0, '|', '^', '~', '\\', '&', '\0', NULL, 0, 0                                \
+		NULL, 0, '|', '^', '~', '\\', '&', '\0', NULL, 0, 0, NULL                          \
 	}
 
 /* Index a message. Fails (with the reason, located "msg" relative: e.g.

@@ -14,23 +14,32 @@ void jarena_init(struct jarena *a)
 	a->head = a->spare = NULL;
 }
 
-static void *alloc(struct jarena *a, size_t n)
+/* alloc() when the chunk being filled has no room: a new one. */
+__attribute__((noinline)) static void *alloc_chunk(struct jarena *a, size_t n)
+{
+	struct jchunk *c;
+	size_t size = n > CHUNK ? n : CHUNK;
+	if (a->spare && a->spare->size >= size) {
+		c = a->spare;
+		a->spare = c->next;
+	} else {
+		c = xmalloc(sizeof(*c) + size);
+		c->size = size;
+	}
+	c->used = n;
+	c->next = a->head;
+	a->head = c;
+	return c->data;
+}
+
+/* n bytes from the arena, aligned for any node. Inline: nodes and members
+ * are allocated by the million, and their sizes round at compile time. */
+static inline void *alloc(struct jarena *a, size_t n)
 {
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
 	struct jchunk *c = a->head;
-	if (!c || c->size - c->used < n) {
-		size_t size = n > CHUNK ? n : CHUNK;
-		if (a->spare && a->spare->size >= size) {
-			c = a->spare;
-			a->spare = c->next;
-		} else {
-			c = xmalloc(sizeof(*c) + size);
-			c->size = size;
-		}
-		c->used = 0;
-		c->next = a->head;
-		a->head = c;
-	}
+	if (!c || c->size - c->used < n)
+		return alloc_chunk(a, n);
 	void *p = (char *)c->data + c->used;
 	c->used += n;
 	return p;
@@ -102,12 +111,20 @@ struct jnode *j_bool(struct jarena *a, bool b)
 	return j;
 }
 
+/* Whether member key k is key: the same pointer (keys are mostly the mapping
+ * set's element names), else compared, the first byte inline since most
+ * keys of an object differ there already. */
+static inline bool key_eq(const char *k, const char *key)
+{
+	return k == key || (k[0] == key[0] && streq(k, key));
+}
+
 struct jnode *j_get(const struct jnode *obj, const char *key)
 {
 	if (!obj || obj->type != J_OBJ)
 		return NULL;
 	for (const struct jmember *m = obj->u.obj.first; m; m = m->next)
-		if (m->key == key || streq(m->key, key))
+		if (key_eq(m->key, key))
 			return m->val;
 	return NULL;
 }
@@ -115,7 +132,7 @@ struct jnode *j_get(const struct jnode *obj, const char *key)
 void j_set(struct jarena *a, struct jnode *obj, const char *key, struct jnode *val)
 {
 	for (struct jmember *m = obj->u.obj.first; m; m = m->next)
-		if (m->key == key || streq(m->key, key)) {
+		if (key_eq(m->key, key)) {
 			m->val = val;
 			return;
 		}
@@ -175,6 +192,34 @@ void j_push(struct jarena *a, struct jnode *arr, struct jnode *val)
 	j_put(a, arr, arr->u.arr.n, val);
 }
 
+/* A member's `, "key": ` (` "key": ` for the first) in one append: keys
+ * are element names, short and with nothing to escape; any other key goes
+ * through the escaper. */
+static void write_key(struct strbuf *sb, const char *key, bool first)
+{
+	char buf[64];
+	size_t n = 0;
+	if (!first)
+		buf[n++] = ',';
+	buf[n++] = ' ';
+	buf[n++] = '"';
+	size_t start = n;
+	for (const char *k = key; *k; k++) {
+		unsigned char c = (unsigned char)*k;
+		if (n == sizeof(buf) - 3 || c < 0x20 || c == '"' || c == '\\') {
+			strbuf_add(sb, buf, start);
+			strbuf_add_json_escaped(sb, key, strlen(key));
+			strbuf_add(sb, "\": ", 3);
+			return;
+		}
+		buf[n++] = (char)c;
+	}
+	buf[n++] = '"';
+	buf[n++] = ':';
+	buf[n++] = ' ';
+	strbuf_add(sb, buf, n);
+}
+
 void j_write(struct strbuf *sb, const struct jnode *n)
 {
 	if (!n) {
@@ -185,9 +230,7 @@ void j_write(struct strbuf *sb, const struct jnode *n)
 	case J_OBJ:
 		strbuf_addch(sb, '{');
 		for (const struct jmember *m = n->u.obj.first; m; m = m->next) {
-			strbuf_addstr(sb, m == n->u.obj.first ? " \"" : ", \"");
-			strbuf_add_json_escaped(sb, m->key, strlen(m->key));
-			strbuf_add(sb, "\": ", 3);
+			write_key(sb, m->key, m == n->u.obj.first);
 			j_write(sb, m->val);
 		}
 		strbuf_add(sb, " }", 2);

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,9 +68,50 @@ struct dirload *dirload_open(const char *dir, int records_per_bundle, struct dhp
 	return dl;
 }
 
+/* "bundle-000042.json" and ".bundle-000042.json.tmp" (%06ld, without a
+ * printf per file: with one record per bundle there is one file per record). */
+static void bundle_names(long no, char name[32], char tmp[40])
+{
+	char digits[24];
+	size_t k = 0, n = 0;
+	unsigned long v = (unsigned long)no;
+	do {
+		digits[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k < 6)
+		digits[k++] = '0';
+	memcpy(name, "bundle-", 7);
+	n = 7;
+	while (k)
+		name[n++] = digits[--k];
+	memcpy(name + n, ".json", 6);
+	tmp[0] = '.';
+	memcpy(tmp + 1, name, n + 5);
+	memcpy(tmp + 1 + n + 5, ".tmp", 5);
+}
+
+/* Write all of buf to fd, retrying short writes; -1 with errno on failure. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* Bundles are written as text entry by entry: each resource is serialised
  * (and can be freed) as soon as its record is added, and the one text
- * buffer is reused, so no bundle-sized JSON tree or string is ever built. */
+ * buffer is reused, so no bundle-sized JSON tree or string is ever built.
+ * The file gets the whole text in one write(2): stdio would only copy it
+ * into its buffer first and write it in pieces. */
 static int write_bundle(struct dirload *dl, struct dhp_error *err)
 {
 	if (!dl->records)
@@ -78,24 +120,29 @@ static int write_bundle(struct dirload *dl, struct dhp_error *err)
 	dl->records = 0;
 	dl->entries = 0;
 	dl->bundles++;
-	char name[64], tmp[80];
-	snprintf(name, sizeof(name), "bundle-%06ld.json", dl->bundles);
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	char name[32], tmp[40];
+	bundle_names(dl->bundles, name, tmp);
 	char *path = fileio_join(dl->dir, name), *tpath = fileio_join(dl->dir, tmp);
-	FILE *f = fopen(tpath, "w");
+	int fd = open(tpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	int rc = 0;
-	if (dl->text.toobig)
+	if (dl->text.toobig) {
 		rc = dhp_fail(err, DHP_ELIMIT, path,
 			      "bundle larger than the size cap; lower "
 			      "records_per_bundle");
-	else if (!f || fwrite(dl->text.buf, 1, dl->text.len, f) != dl->text.len || fclose(f)) {
+	} else if (fd < 0 || write_all(fd, dl->text.buf, dl->text.len)) {
 		rc = dhp_fail(err, DHP_EIO, tpath, "cannot write bundle: %s", strerror(errno));
-		f = NULL;
-	} else if (rename(tpath, path)) {
-		rc = dhp_fail(err, DHP_EIO, path, "cannot rename bundle: %s", strerror(errno));
+	} else {
+		int closed = close(fd);
+		fd = -1;
+		if (closed)
+			rc = dhp_fail(err, DHP_EIO, tpath, "cannot write bundle: %s",
+				      strerror(errno));
+		else if (rename(tpath, path))
+			rc = dhp_fail(err, DHP_EIO, path, "cannot rename bundle: %s",
+				      strerror(errno));
 	}
-	if (f && rc)
-		fclose(f);
+	if (fd >= 0)
+		close(fd);
 	strbuf_reset(&dl->text);
 	free(path);
 	free(tpath);
@@ -109,13 +156,14 @@ int dirload_add(struct dirload *dl, const struct mapped *m, struct dhp_error *er
 					 "\"transaction\",\n  \"entry\": [");
 	for (int i = 0; i < m->n; i++) {
 		const struct mapped_res *r = &m->res[i];
-		char urn[64];
-		snprintf(urn, sizeof(urn), "urn:uuid:%s", r->uuid);
 		strbuf_addstr(&dl->text, dl->entries++ ? ",\n    " : "\n    ");
-		strbuf_addf(&dl->text, "{ \"fullUrl\": \"urn:uuid:%s\", \"resource\": ", r->uuid);
+		strbuf_addstr(&dl->text, "{ \"fullUrl\": \"urn:uuid:");
+		strbuf_addstr(&dl->text, r->uuid);
+		strbuf_addstr(&dl->text, "\", \"resource\": ");
 		j_write(&dl->text, r->json);
-		strbuf_addf(&dl->text, ", \"request\": { \"method\": \"POST\", \"url\": \"%s\"",
-			    r->def->type);
+		strbuf_addstr(&dl->text, ", \"request\": { \"method\": \"POST\", \"url\": \"");
+		strbuf_addstr(&dl->text, r->def->type);
+		strbuf_addch(&dl->text, '"');
 		if (r->if_none_exist) {
 			strbuf_addstr(&dl->text, ", \"ifNoneExist\": \"");
 			strbuf_add_json_escaped(&dl->text, r->if_none_exist,

@@ -97,7 +97,7 @@ static size_t uspace_before(const unsigned char *s, size_t n)
 	return 0;
 }
 
-void conv_trim(const char **s, size_t *n)
+__attribute__((noinline)) static void trim_spaces(const char **s, size_t *n)
 {
 	const unsigned char *p = (const unsigned char *)*s;
 	size_t len = *n, k;
@@ -109,6 +109,18 @@ void conv_trim(const char **s, size_t *n)
 		len -= k;
 	*s = (const char *)p;
 	*n = len;
+}
+
+/* Most values start and end with a visible ASCII character (0x21-0x7F):
+ * then there is nothing to trim, as no multi-byte space starts or ends at
+ * an ASCII byte, and the test costs less than a call of trim_spaces(). */
+void conv_trim(const char **s, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)*s;
+	size_t len = *n;
+	if (len && (unsigned char)(p[0] - 0x21) < 0x5F && (unsigned char)(p[len - 1] - 0x21) < 0x5F)
+		return;
+	trim_spaces(s, n);
 }
 
 /* Simple (1:1) case mapping of a code point below U+0800; returns cp

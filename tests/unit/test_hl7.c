@@ -252,6 +252,55 @@ static void test_components(void)
 	hl7_msg_release(&m);
 }
 
+/* hl7.c indexes the first 128 pieces of a segment and at most about a
+ * million per message; fields past either are found by scanning, with the
+ * same results. */
+static void test_many_fields(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, MSH1 "\rOBX");
+	for (int f = 1; f <= 300; f++)
+		strbuf_addf(&sb, "|f%d^c~r%d", f, f);
+	struct hl7_msg m = parsed(sb.buf);
+	CU_ASSERT_EQUAL(hl7_nfields(&m, 1), 300);
+	CU_ASSERT_STR(get(&m, 1, 300, 2, 0, 0), "r300");
+	CU_ASSERT_STR(get(&m, 1, 126, 1, 1, 0), "f126");
+	CU_ASSERT_STR(get(&m, 1, 127, 1, 2, 0), "c");
+	CU_ASSERT_STR(get(&m, 1, 128, 2, 0, 0), "r128");
+	CU_ASSERT_STR(get(&m, 1, 129, 1, 0, 0), "f129^c");
+	CU_ASSERT_STR(get(&m, 1, 301, 1, 0, 0), "<absent>");
+	CU_ASSERT_EQUAL(hl7_reps(&m, 1, 200), 2);
+	CU_ASSERT_EQUAL(hl7_reps(&m, 1, 301), 0);
+
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, MSH1);
+	for (int s = 1; s <= 9000; s++) {
+		strbuf_addf(&sb, "\rZZZ|%d", s);
+		for (int f = 2; f <= 130; f++)
+			strbuf_addstr(&sb, f == 130 ? "|last" : "|x");
+	}
+	/* the same hl7_msg, as the extractor reuses it from message to message */
+	struct dhp_error err = DHP_ERROR_INIT;
+	CU_ASSERT_EQUAL(hl7_parse(&m, sb.buf, sb.len, &err), 0);
+	bool all = true;
+	for (size_t s = 1; s <= 9000; s++) {
+		char want[16];
+		snprintf(want, sizeof(want), "%zu", s);
+		all &= streq(get(&m, s, 1, 1, 0, 0), want) &&
+		       streq(get(&m, s, 130, 1, 0, 0), "last") &&
+		       streq(get(&m, s, 131, 1, 0, 0), "<absent>") && hl7_nfields(&m, s) == 130;
+	}
+	CU_ASSERT(all);
+
+	/* and the index starts afresh with the next message */
+	const char *small = MSH1 "\rPID|a|b\r";
+	CU_ASSERT_EQUAL(hl7_parse(&m, small, strlen(small), &err), 0);
+	CU_ASSERT_STR(get(&m, 1, 2, 1, 0, 0), "b");
+	CU_ASSERT_EQUAL(hl7_nfields(&m, 1), 2);
+	hl7_msg_release(&m);
+	strbuf_release(&sb);
+}
+
 static void test_empty_and_null(void)
 {
 	struct hl7_msg m = parsed(MSH1 "\rPID|1||\"\"||\"\"^x|\"\"\"|\r");
@@ -1249,6 +1298,7 @@ static void test_shared_samples(void)
 static CU_TestInfo tests[] = {
     {"MSH numbering", test_msh_numbering},
     {"repetitions, components, subcomponents", test_components},
+    {"segments with many fields", test_many_fields},
     {"empty fields and the explicit null", test_empty_and_null},
     {"custom separators and the truncation character", test_custom_separators},
     {"MSH-2 with a doubled backslash", test_doubled_backslash},

@@ -48,8 +48,41 @@ static void test_build_and_write(void)
 	jarena_release(&a);
 }
 
+/* Keys: found by content whatever the pointer, written in one piece when
+ * plain and through the escaper otherwise (too long for the writer's
+ * buffer, or with characters JSON escapes). */
+static void test_keys(void)
+{
+	struct jarena a;
+	jarena_init(&a);
+	struct jnode *o = j_obj(&a);
+	const char *long_key =
+	    "a-key-of-seventy-characters-which-is-longer-than-the-writer-buffer-xyz";
+	j_set(&a, o, "code", j_num(&a, "1", 1));
+	j_set(&a, o, "coding", j_num(&a, "2", 1));
+	j_set(&a, o, "", j_num(&a, "3", 1));
+	j_set(&a, o, "q\"k\\\n", j_num(&a, "4", 1));
+	j_set(&a, o, long_key, j_num(&a, "5", 1));
+	char copy[8];
+	snprintf(copy, sizeof(copy), "%s", "coding");
+	CU_ASSERT_STR(j_get(o, copy)->u.str.s, "2");
+	copy[4] = '\0'; /* "codi" */
+	CU_ASSERT_PTR_NULL(j_get(o, copy));
+	CU_ASSERT_STR(j_get(o, "")->u.str.s, "3");
+	j_set(&a, o, copy + 4, j_num(&a, "6", 1)); /* "" again, another pointer */
+	struct strbuf sb = STRBUF_INIT;
+	j_write(&sb, o);
+	CU_ASSERT_STR(sb.buf,
+		      "{ \"code\": 1, \"coding\": 2, \"\": 6, \"q\\\"k\\\\\\n\": 4, "
+		      "\"a-key-of-seventy-characters-which-is-longer-than-the-writer-buffer-xyz\": "
+		      "5 }");
+	strbuf_release(&sb);
+	jarena_release(&a);
+}
+
 static CU_TestInfo tests[] = {
     {"build, write, copy, reuse", test_build_and_write},
+    {"keys", test_keys},
     CU_TEST_INFO_NULL,
 };
 

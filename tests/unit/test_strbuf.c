@@ -38,6 +38,29 @@ static void test_cap_is_sticky(void)
 	strbuf_release(&sb);
 }
 
+/* Appends that fit in the buffer take a shortcut without the cap check:
+ * the buffer never grows past the cap, so they cannot pass it either. */
+static void test_cap_exact(void)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	for (int i = 0; i < 99; i++)
+		strbuf_addch(&sb, 'x');
+	strbuf_addstr(&sb, "y"); /* exactly at the cap */
+	CU_ASSERT(!sb.toobig);
+	CU_ASSERT_EQUAL(sb.len, 100);
+	CU_ASSERT(sb.alloc <= 101);
+	strbuf_addch(&sb, 'z');
+	CU_ASSERT(sb.toobig);
+	CU_ASSERT_EQUAL(sb.len, 100);
+	CU_ASSERT_EQUAL(sb.buf[99], 'y');
+	CU_ASSERT_EQUAL(sb.buf[100], '\0');
+	strbuf_reset(&sb);
+	strbuf_add(&sb, "abcdefgh", 8);
+	CU_ASSERT_STR(sb.buf, "abcdefgh");
+	strbuf_release(&sb);
+}
+
 static void test_json_escape(void)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -68,6 +91,7 @@ static void test_error_contract(void)
 static CU_TestInfo tests[] = {
     {"append and detach", test_append_and_detach},
     {"size cap is sticky", test_cap_is_sticky},
+    {"size cap: appends up to it exactly", test_cap_exact},
     {"json escaping", test_json_escape},
     {"error contract", test_error_contract},
     CU_TEST_INFO_NULL,
