@@ -631,18 +631,22 @@ static int check_binding(struct rec *rc, const struct mres *r, const struct mrow
 	return -1;
 }
 
-static bool guards_hold(const struct rec *rc, const struct mres *r, const struct mrow *row)
+/* Guard row gi's condition for the current repetition, evaluated once. */
+static bool guard_holds(const struct rec *rc, const struct mres *r, int gi)
 {
 	struct map_ctx *ctx = rc->ctx;
-	for (int g = 0; g < row->nguards; g++) {
-		int gi = row->guards[g];
-		if (ctx->guard[gi] < 0 || ctx->guard_rep[gi] != rc->src->rep) {
-			ctx->guard[gi] = (signed char)cond_holds(rc, r->rows[gi].when);
-			ctx->guard_rep[gi] = rc->src->rep;
-		}
-		if (!ctx->guard[gi])
-			return false;
+	if (ctx->guard[gi] < 0 || ctx->guard_rep[gi] != rc->src->rep) {
+		ctx->guard[gi] = (signed char)cond_holds(rc, r->rows[gi].when);
+		ctx->guard_rep[gi] = rc->src->rep;
 	}
+	return ctx->guard[gi];
+}
+
+static bool guards_hold(const struct rec *rc, const struct mres *r, const struct mrow *row)
+{
+	for (int g = 0; g < row->nguards; g++)
+		if (!guard_holds(rc, r, row->guards[g]))
+			return false;
 	return true;
 }
 
@@ -812,18 +816,22 @@ static char *if_none_exist(const struct jnode *res)
 		return NULL;
 	static const char hex[] = "0123456789ABCDEF";
 	struct strbuf sb = STRBUF_INIT;
-	strbuf_addstr(&sb, "identifier=");
+	strbuf_add(&sb, "identifier=", 11);
 	for (int p = 0; p < 2; p++) {
 		if (p)
 			strbuf_addch(&sb, '|');
 		const unsigned char *c = (const unsigned char *)parts[p]->u.str.s;
-		for (size_t i = 0; i < parts[p]->u.str.n; i++) {
-			if (query_safe(c[i])) {
-				strbuf_addch(&sb, (char)c[i]);
-			} else {
-				char e[3] = {'%', hex[c[i] >> 4], hex[c[i] & 15]};
-				strbuf_add(&sb, e, 3);
-			}
+		size_t n = parts[p]->u.str.n;
+		for (size_t i = 0; i < n;) {
+			size_t run = i;
+			while (run < n && query_safe(c[run]))
+				run++;
+			strbuf_add(&sb, c + i, run - i);
+			if (run == n)
+				break;
+			char e[3] = {'%', hex[c[run] >> 4], hex[c[run] & 15]};
+			strbuf_add(&sb, e, 3);
+			i = run + 1;
 		}
 	}
 	return strbuf_detach(&sb, NULL);
@@ -850,9 +858,7 @@ static struct jnode *new_resource(struct jarena *A, const struct mres *r)
 static void add_technical_id(struct jarena *A, const struct mapped_res *mr, struct jnode *res)
 {
 	const struct mres *r = mr->def;
-	char path[64];
-	snprintf(path, sizeof(path), "%s.identifier", r->type);
-	const struct pelem *e = profile_elem(r->tabs[0], path, strlen(path));
+	const struct pelem *e = r->id_elem;
 	struct jnode *ids = j_get(res, "identifier");
 	size_t have = ids && ids->type == J_ARR ? ids->u.arr.n : 0;
 	bool valued = false;
@@ -865,11 +871,11 @@ static void add_technical_id(struct jarena *A, const struct mapped_res *mr, stru
 		ids = j_arr(A);
 		j_set(A, res, "identifier", ids);
 	}
-	char urn[64];
-	int n = snprintf(urn, sizeof(urn), "urn:uuid:%s", mr->uuid);
+	char urn[64] = "urn:uuid:";
+	memcpy(urn + 9, mr->uuid, 36);
 	struct jnode *id = j_obj(A);
 	j_set(A, id, "system", j_str(A, "urn:ietf:rfc:3986", 17));
-	j_set(A, id, "value", j_str(A, urn, (size_t)n));
+	j_set(A, id, "value", j_str(A, urn, 45));
 	j_push(A, ids, id);
 }
 
@@ -891,8 +897,14 @@ static int map_resource(struct rec *rc, int i)
 	if (mr->anchor >= 0)
 		src->ops->group_focus(src, r->foreach_handle, mr->occurrence);
 	int bad = 0;
-	for (int k = 0; k < r->nrows && !bad; k++)
-		bad = map_row(rc, r, &r->rows[k], res);
+	for (int k = 0; k < r->nrows && !bad; k++) {
+		const struct mrow *row = &r->rows[k];
+		if (row->skip_to && !guard_holds(rc, r, k)) {
+			k = row->skip_to - 1; /* nothing under a failed guard maps */
+			continue;
+		}
+		bad = map_row(rc, r, row, res);
+	}
 	if (mr->anchor >= 0)
 		src->ops->focus_clear(src);
 	if (bad)
@@ -906,6 +918,16 @@ static int map_resource(struct rec *rc, int i)
 		mr->if_none_exist = if_none_exist(res);
 	}
 	return 0;
+}
+
+/* Append n bytes of s to buf (holding len, cut to size - 1), NUL-terminated. */
+static size_t key_add(char *buf, size_t size, size_t len, const char *s, size_t n)
+{
+	if (n > size - 1 - len)
+		n = size - 1 - len;
+	memcpy(buf + len, s, n);
+	buf[len + n] = '\0';
+	return len + n;
 }
 
 /* Join the key columns with '/'. */
@@ -926,13 +948,12 @@ static int record_key(struct rec *rc)
 					"record has no key: key column '%s' is empty",
 					st->keys[i].text);
 		}
-		int w = snprintf(out->key + len, sizeof(out->key) - len, "%s%.*s", i ? "/" : "",
-				 (int)v.n, v.s);
-		len = w > 0 && (size_t)w < sizeof(out->key) - len ? len + (size_t)w
-								  : sizeof(out->key) - 1;
+		if (i)
+			len = key_add(out->key, sizeof(out->key), len, "/", 1);
+		len = key_add(out->key, sizeof(out->key), len, v.s, v.n);
 	}
 	if (rc->src->where[0])
-		snprintf(out->where, sizeof(out->where), "%s", rc->src->where);
+		key_add(out->where, sizeof(out->where), 0, rc->src->where, strlen(rc->src->where));
 	else
 		snprintf(out->where, sizeof(out->where), "%s:%s", st->table, out->key);
 	return 0;
@@ -1031,8 +1052,9 @@ static void message_type(const struct rec *rc, char *buf, size_t len)
 		source_get(rc->src, rc->st->msgtype[0], &a);
 	if (rc->st->msgtype[1] >= 0)
 		source_get(rc->src, rc->st->msgtype[1], &b);
-	snprintf(buf, len, "%.*s^%.*s", (int)(a.len > 20 ? 20 : a.len), a.s,
-		 (int)(b.len > 20 ? 20 : b.len), b.s);
+	size_t n = key_add(buf, len, 0, a.s, a.len > 20 ? 20 : a.len);
+	n = key_add(buf, len, n, "^", 1);
+	key_add(buf, len, n, b.s, b.len > 20 ? 20 : b.len);
 }
 
 /* Decide which resources the record builds (and their urn:uuid) before

@@ -1482,6 +1482,21 @@ static bool guard_covers(const struct mres *r, int g, int i)
 	       (streq(gr->target, t) || is_prefix_path(gr->target, t));
 }
 
+/* A datatype guard whose condition does not depend on the repetition and
+ * that covers every row of its range lets map.c skip the range at once
+ * (most of a result's value rows are for the value types it is not). */
+static void set_skip(struct mres *r, int g)
+{
+	struct mrow *gr = &r->rows[g];
+	gr->skip_to = 0;
+	if (!gr->guard || !gr->scope_end || op_star(&gr->when->lhs))
+		return;
+	for (int i = g + 1; i < gr->scope_end; i++)
+		if (!guard_covers(r, g, i))
+			return;
+	gr->skip_to = gr->scope_end;
+}
+
 static int check_resource(struct pfile *pf, struct mres *r)
 {
 	int saved_line = pf->line;
@@ -1508,6 +1523,11 @@ static int check_resource(struct pfile *pf, struct mres *r)
 			return -1;
 		}
 	}
+	for (int g = 0; g < r->nrows; g++)
+		set_skip(r, g);
+	char idpath[160];
+	int n = snprintf(idpath, sizeof(idpath), "%s.identifier", r->type);
+	r->id_elem = profile_elem(r->tabs[0], idpath, (size_t)n < sizeof(idpath) ? (size_t)n : 0);
 	pf->line = saved_line;
 	return 0;
 }

@@ -105,6 +105,8 @@ struct mrow {
 	int scope_end;		     /* a guard from a datatype row: covers rows up to this index
 					(exclusive) only, else every row under its target */
 	const char *origin;	     /* datatype template row this row was expanded from, or NULL */
+	int skip_to; /* a guard covering every row up to this index (exclusive) whatever
+			the repetition: when it fails, map.c skips them all */
 };
 
 struct mres {
@@ -118,6 +120,7 @@ struct mres {
 	char **profiles;
 	int nprofiles;
 	const struct profile **tabs; /* profile tables found for the URLs (NULL if none) */
+	const struct pelem *id_elem; /* TYPE.identifier in the first profile, or NULL */
 	struct cond *when;
 	struct mrow *rows;
 	int nrows, arows;
