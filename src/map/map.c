@@ -269,6 +269,18 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 		}
 		v->kind = K_STRING;
 		break;
+	case XF_JOIN:
+		/* the value only decides that the row applies: "W1^101^A" as "W1 101 A" */
+		for (int i = 1; i < x->nargs; i++) {
+			struct val a = read_operand(rc, &x->args[i]);
+			if (a.null)
+				continue;
+			if (out->len)
+				strbuf_addstr(out, x->args[0].text);
+			strbuf_add(out, a.s, a.n);
+		}
+		v->kind = K_STRING;
+		break;
 	case XF_DEFAULT:
 		if (!v->null)
 			return 0;

@@ -296,6 +296,7 @@ static const struct xf_def xf_defs[] = {
     {"integer", XF_INTEGER, 0, 0}, {"boolean", XF_BOOLEAN, 0, 0},   {"code", XF_CODE, 1, 2},
     {"map", XF_MAP, 1, 64},	   {"concat", XF_CONCAT, 1, 16},    {"default", XF_DEFAULT, 1, 1},
     {"split", XF_SPLIT, 2, 2},	   {"ref", XF_REF, 2, 2},	    {"base64", XF_BASE64, 0, 0},
+    {"join", XF_JOIN, 2, 16},
 };
 
 static const struct codetable *get_codetable(struct pfile *pf, const struct operand *name)
@@ -382,6 +383,9 @@ static int xf_prepare(struct pfile *pf, struct xform *x)
 				hmap_put(&x->pairs, key, strlen(key), val);
 		}
 		return 0;
+	case XF_JOIN:
+		x->args[0].is_col = false; /* the separator */
+		return 0;
 	case XF_SPLIT: {
 		char *end;
 		long n = strtol(x->args[1].text, &end, 10);
@@ -419,11 +423,11 @@ static int parse_xform(struct pfile *pf, struct lex *lx, struct xform *x)
 		if (streq(xf_defs[i].name, name))
 			def = &xf_defs[i];
 	if (!def) {
-		fail_at(
-		    pf, x->col, DHP_ETRANSFORM,
-		    "unknown transform '%s' (expected trim, upper, lower, date, datetime, "
-		    "decimal, integer, boolean, code, map, concat, default, split, ref, base64)",
-		    name);
+		fail_at(pf, x->col, DHP_ETRANSFORM,
+			"unknown transform '%s' (expected trim, upper, lower, date, datetime, "
+			"decimal, integer, boolean, code, map, concat, join, default, split, ref, "
+			"base64)",
+			name);
 		free(name);
 		return -1;
 	}

@@ -47,6 +47,7 @@ enum xf_kind {
 	XF_SPLIT,
 	XF_REF, /* conditional reference to a resource of another record */
 	XF_BASE64,
+	XF_JOIN, /* the present arguments, separated */
 };
 
 struct xform {

@@ -191,6 +191,25 @@ static void test_base64(void)
 	CU_ASSERT_STR(js(out.res[0].json, "photo[0].data"), "\"YWI=\"");
 }
 
+static void test_join(void)
+{
+	static const char m[] = HEAD "@resource Patient\n"
+				     "identifier[0].value  id\n"
+				     "name[0].text  id  join(\" \", passport, dob, sex)\n";
+	struct dhp_error err = DHP_ERROR_INIT;
+	/* the parts present, one separator between them, none for the absent */
+	const char *v1[] = {"1", NULL, "W1", NULL, "A", NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v1, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "name[0].text"), "\"W1 A\"");
+	const char *v2[] = {"1", NULL, NULL, "101", NULL, NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v2, &err), 0);
+	CU_ASSERT_STR(js(out.res[0].json, "name[0].text"), "\"101\"");
+	/* nothing present: no element */
+	const char *v3[] = {"1", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	CU_ASSERT_EQUAL_FATAL(map_row_with(m, v3, &err), 0);
+	CU_ASSERT_PTR_NULL(js(out.res[0].json, "name"));
+}
+
 static void test_instant_needs_time(void)
 {
 	static const char m[] = HEAD "@resource Observation\n"
@@ -346,6 +365,7 @@ static CU_TestInfo tests[] = {
     {"values, guards and array compaction", test_values_and_compaction},
     {"deterministic urn:uuid", test_deterministic_ids},
     {"base64", test_base64},
+    {"join keeps the parts present", test_join},
     {"instant needs a time", test_instant_needs_time},
     {"uri made safe", test_uri_made_safe},
     {"data absent reason", test_dar_on_complex_and_choice},
