@@ -8,8 +8,9 @@
 //   * Hl7Message.parse() (@medplum/core 4.5.2);
 //   * build the resources of the shipped mappings (mappings/hl7v2/oru.map, adt.map), reduced to the
 //     elements the bench corpus fills: Patient (PID-3 identifiers with their systems and types, PID-5
-//     name, PID-7, PID-8, PID-11 address, PID-13 phone), Encounter (PV1: visit number, status, class,
-//     type, priority, admit date), for ORU^R01 a DiagnosticReport per OBR (filler/placer ids, status,
+//     name, PID-7, PID-8, PID-11 address, PID-13 phone, PD1 doctor and facility as references),
+//     Encounter (PV1: visit number, status, class, type, priority, admit date, the doctors of PV1-7/17/8/9
+//     and the PV1-3 location as references naming them), for ORU^R01 a DiagnosticReport per OBR (filler/placer ids, status,
 //     code, dates, results, specimens), an Observation per OBX (status, code, value by OBX-2: NM
 //     Quantity with UCUM unit, SN, CWE/CE CodeableConcept, ST/TX/FT string; interpretation, range,
 //     effective date) and a Specimen per SPM.  Code values go through the same CSV code tables as
@@ -202,10 +203,42 @@ function ei(seg, f, typeCode, localName, defaultNs) {
   };
 }
 
+// the parts present, separated by a space (dhp-import's join(" ", ...))
+const joinPresent = (...parts) => {
+  const p = parts.filter((x) => x !== undefined);
+  return p.length ? p.join(' ') : undefined;
+};
+const idSystem = (kind, uid) => (kind === undefined ? undefined
+  : (kind === 'ISO' ? 'urn:oid:' : kind === 'UUID' ? 'urn:uuid:' : '') + uid);
+// XCN as a reference naming the person (datatypes.map, XCN Reference)
+function xcnRef(seg, f) {
+  if (val(seg, f, 0) === undefined) return undefined;
+  return {
+    display: joinPresent(val(seg, f, 6), val(seg, f, 2, 1), val(seg, f, 3), val(seg, f, 4), val(seg, f, 5)),
+    identifier: val(seg, f, 9, 2) === undefined ? undefined
+      : { system: idSystem(val(seg, f, 9, 3), val(seg, f, 9, 2)), value: val(seg, f, 1) },
+  };
+}
+// XON as a reference naming the organization (XON Reference)
+function xonRef(seg, f) {
+  if (val(seg, f, 0) === undefined) return undefined;
+  return {
+    display: val(seg, f, 1),
+    identifier: val(seg, f, 6, 2) === undefined ? undefined
+      : { system: idSystem(val(seg, f, 6, 3), val(seg, f, 6, 2)), value: val(seg, f, 10) ?? val(seg, f, 3) },
+  };
+}
+// PL as a reference naming the place (PL Reference)
+function plRef(seg, f) {
+  if (val(seg, f, 0) === undefined) return undefined;
+  return { display: joinPresent(val(seg, f, 4, 1), val(seg, f, 7), val(seg, f, 8), val(seg, f, 1), val(seg, f, 2), val(seg, f, 3)) };
+}
+const PARTICIPANTS = [[7, 'ATND', 'attender'], [17, 'ADM', 'admitter'], [8, 'REF', 'referrer'], [9, 'CON', 'consultant']];
+
 // --- resources ------------------------------------------------------------------------------------------
 const PROFILE = (t) => ({ profile: [`https://dhp.uz/fhir/core/StructureDefinition/uz-core-${t}`] });
 
-function patient(msh, pid) {
+function patient(msh, pid, pd1) {
   const identifier = [];
   for (let r = 0; r < reps(pid, 3); r++) {
     const value = val(pid, 3, 1, 0, r);
@@ -289,6 +322,7 @@ function patient(msh, pid) {
         display: code('marital-status', marital, 'display') }] }
       : undefined,
     deceasedDateTime: dateTime(val(pid, 29)),
+    generalPractitioner: [xcnRef(pd1, 4), xonRef(pd1, 3)],
   };
 }
 
@@ -321,6 +355,11 @@ function encounter(msh, pv1, adt, patientRef) {
       : undefined,
     subject: patientRef,
     actualPeriod: { start: dateTime(val(pv1, 44)), end: dateTime(val(pv1, 45)) },
+    participant: PARTICIPANTS.map(([f, code, display]) => (val(pv1, f, 0) === undefined ? undefined : {
+      type: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code, display }] }],
+      actor: xcnRef(pv1, f),
+    })),
+    location: [{ location: plRef(pv1, 3) }],
   };
 }
 
@@ -479,7 +518,7 @@ function toBundle(msg, place) {
   const pid = msg.getSegment('PID');
   const pv1 = msg.getSegment('PV1');
   const refs = {};
-  refs.patient = add(patient(msh, pid));
+  refs.patient = add(patient(msh, pid, msg.getSegment('PD1')));
   if (val(pv1, 2) !== undefined) refs.encounter = add(encounter(msh, pv1, adt, refs.patient));
   if (!adt) {
     // OBR groups: the OBX and SPM after an OBR, up to the next OBR
