@@ -78,7 +78,8 @@ void mapped_free(struct mapped *m)
 
 /* ---- reading values ---------------------------------------------------- */
 
-#define PATH_MEMO 8 /* path steps remembered between rows */
+#define PATH_MEMO 8	  /* path steps remembered between rows */
+#define MAP_MAX_REPS 1000 /* repetitions a [*] row reads; more rejects the record */
 
 /* Record state during one map_record call. */
 struct rec {
@@ -772,6 +773,17 @@ static int map_row(struct rec *rc, const struct mres *r, const struct mrow *row,
 	/* [*]: once per repetition of the source field */
 	struct source *src = rc->src;
 	int n = src->ops->reps ? src->ops->reps(src, row->star_src->handle) : 0;
+	if (n > MAP_MAX_REPS) {
+		/* a million repetitions is no patient's data, and reading
+		 * repetition i walks the i before it: refuse, do not hang */
+		char where[400];
+		snprintf(where, sizeof(where), "%s:%s", rc->out->where, row->star_src->text);
+		dhp_fail(rc->err, DHP_ELIMIT, where,
+			 "%d repetitions, more than the %d a mapping row reads", n, MAP_MAX_REPS);
+		dhp_detail(rc->err, "mapping %s:%d, element %s", r->file, row->line,
+			   row->elem_path ? row->elem_path : row->target);
+		return -1;
+	}
 	int rc_ = 0;
 	for (int j = 0; j < n && rc_ == 0; j++) {
 		src->rep = j;

@@ -28,3 +28,18 @@ expect_status 0 "$DHP" validate --source hl7v2 "$SRC/tests/data/siu.hl7" \
 grep -q '"skipped": 1' "$SCRATCH/s.json" || fail "skip not counted"
 grep -q '"rejected": 0' "$SCRATCH/s.json" || fail "skipped message rejected"
 pass "unmapped message types: rejected by default, skipped with --unmapped skip"
+
+# a field of a million repetitions read by a [*] row: that message rejected
+# at once with the field and the limit (not a quadratic hang), the next one
+# converted
+{
+	printf 'MSH|^~\\&|A|B|||20240101||ORU^R01|BIG|P|2.5\rPID|1||'
+	head -c 1000000 /dev/zero | tr '\0' '~'
+	printf '1||DOE^JOHN\r'
+	printf 'MSH|^~\\&|A|B|||20240101||ORU^R01|SMALL|P|2.5\rPID|1||7||DOE^JANE\r'
+} >"$SCRATCH/reps.hl7"
+expect_status 3 timeout 60 "$DHP" validate --source hl7v2 "$SCRATCH/reps.hl7" --out "$SCRATCH/r" -q
+grep -q '"where":"[^"]*reps.hl7:msg#1:PID-3\[\*\][^"]*".*1000001 repetitions, more than the 1000' \
+	"$SCRATCH/r/rejects.jsonl" || fail "million repetitions not rejected with their place"
+[ "$(ls "$SCRATCH/r"/bundle-*.json | wc -l)" = 1 ] || fail "the next message was not converted"
+pass "a million repetitions: a located reject, the run goes on"
