@@ -73,6 +73,8 @@ void mapped_free(struct mapped *m)
 {
 	mapped_reset(m);
 	free(m->res);
+	free(m->block_at);
+	free(m->block_n);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -690,10 +692,10 @@ static void map_local_ref(struct rec *rc, const struct mrow *row, struct jnode *
 		if (row->steps[i].index >= 0)
 			bump_step = i;
 	const struct mapped_res *a = &rc->out->res[rc->cur];
-	int n = 0;
-	for (int i = 0; i < rc->out->n; i++) {
+	int n = 0, from = rc->out->block_at[row->ref_res];
+	for (int i = from; i < from + rc->out->block_n[row->ref_res]; i++) {
 		const struct mapped_res *b = &rc->out->res[i];
-		if (b->def_index != row->ref_res || !ref_matches(rc, a, b))
+		if (!ref_matches(rc, a, b))
 			continue;
 		struct val v = {b->uuid, strlen(b->uuid), false, K_REFERENCE};
 		set_path(rc, res, row, new_value(rc, row, &v), bump_step, n);
@@ -1040,6 +1042,7 @@ static struct mapped_res *add_instance(struct map_ctx *ctx, struct mapped *out,
 		out->res = xrealloc(out->res, (size_t)out->alloc * sizeof(*out->res));
 	}
 	struct mapped_res *mr = &out->res[out->n++];
+	out->block_n[k]++;
 	memset(mr, 0, sizeof(*mr));
 	mr->def = st->res[k];
 	mr->def_index = k;
@@ -1090,8 +1093,16 @@ static int plan_instances(struct rec *rc)
 	char type[48];
 	message_type(rc, type, sizeof(type));
 	int applicable = 0;
+	struct mapped *out = rc->out;
+	if (out->nblocks < st->nres) {
+		out->nblocks = st->nres;
+		out->block_at = xrealloc(out->block_at, (size_t)st->nres * sizeof(int));
+		out->block_n = xrealloc(out->block_n, (size_t)st->nres * sizeof(int));
+	}
 	for (int k = 0; k < st->nres; k++) {
 		const struct mres *r = st->res[k];
+		out->block_at[k] = out->n; /* add_instance appends: block k's run */
+		out->block_n[k] = 0;
 		if (!message_matches(r, type))
 			continue;
 		applicable++;

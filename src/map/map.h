@@ -36,6 +36,10 @@ struct mapped_res {
 struct mapped {
 	struct mapped_res *res;
 	int n, alloc;
+	/* the instances of resource block k are res[block_at[k] ..
+	 * block_at[k] + block_n[k]) (ref() looks only there) */
+	int *block_at, *block_n;
+	int nblocks;
 	char key[256];	 /* the record key, as in locations */
 	char where[320]; /* TABLE:KEY, for messages */
 };
