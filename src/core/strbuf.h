@@ -81,4 +81,23 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
 /* Append s with JSON string escaping (no surrounding quotes). */
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len);
 
+/*
+ * Writing into the buffer directly, for writers that would otherwise make
+ * many small appends (the JSON writer): reserve room for a worst case,
+ * write at buf + len, then set len and buf[len] = '\0' themselves.
+ * strbuf_reserve() grows the buffer, within the cap, so that `extra` more
+ * bytes and the NUL fit, and tells whether they do. Unlike an append it
+ * never sets `toobig` (a worst case past the cap says nothing about what
+ * will actually be written): when it fails, the writer appends the piece
+ * with the functions above, which apply the cap exactly. False once the
+ * buffer is broken.
+ */
+bool strbuf_reserve(struct strbuf *sb, size_t extra);
+/* Strings up to this long are escaped into room reserved for their worst
+ * case; longer ones piece by piece, so that the buffer grows with the text. */
+#define STRBUF_ESCAPE_AHEAD (64u << 10)
+/* Write s with JSON string escaping at dst, which has room for 6 * len
+ * bytes (the worst case: every byte as \u00XX); returns the end. */
+char *json_escape_to(char *dst, const char *s, size_t len);
+
 #endif

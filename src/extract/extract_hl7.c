@@ -225,7 +225,7 @@ static void h_get(const struct source *src, int handle, struct value *out)
 	if (!hl7_get(&h->msg, (size_t)seg, p->field, rep, p->comp, p->sub, &v) || v.n == 0 ||
 	    hl7_is_null(v))
 		return;
-	if (!memchr(v.s, h->msg.ec, v.n)) {
+	if (h->msg.segs[seg].plain || !memchr(v.s, h->msg.ec, v.n)) {
 		/* nothing to unescape: the message text itself (not NUL-terminated) */
 		*out = (struct value){V_TEXT, v.s, v.n};
 		p->last = *out;

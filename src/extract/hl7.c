@@ -55,6 +55,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define READ_CHUNK (64u << 10)
 #define PEEK 64	   /* bytes classified at a line start: id, separators, BTS-1 */
@@ -575,8 +578,10 @@ int hl7_reader_next(struct hl7_reader *r, const char **text, size_t *len, struct
  * read cost O(f) memchr calls. Instead the first access to a segment
  * records where its first FX_MAX pieces start (piece 1 is the segment id,
  * piece f + 1 field f), in one array shared by the message's segments and
- * reused from message to message. A field past FX_MAX is found by scanning
- * on from the last recorded piece. Once a message's index holds FX_BUDGET
+ * reused from message to message; when that is all of them, one more
+ * offset (the segment's length + 1, where a next piece would start) lets
+ * the last piece be found like the others. A field past FX_MAX is found
+ * by scanning on from the last recorded piece. Once a message's index holds FX_BUDGET
  * offsets, further segments are not indexed but scanned as before, so a
  * hostile message (100000 segments of 100 fields) costs bounded memory.
  * Offsets are 32-bit; a longer segment is never indexed.
@@ -591,11 +596,35 @@ enum fx_state {
 	FX_NONE,    /* not indexed: scan */
 };
 
+/*
+ * The component cuts. A mapping reads several components of one field
+ * (PID-5.1, PID-5.2, ...; OBX-3.1, OBX-3.2, OBX-3.3), and finding
+ * component c by counting separators from the start of the repetition
+ * made each read scan all the components before it. The first read of a
+ * component of a (short) repetition records where all its components start
+ * (up to CUT_MAX), so the reads that follow find theirs at once. A few
+ * repetitions are remembered per message, by position.
+ */
+#define CUT_MAX 24 /* component starts recorded per repetition */
+#define CUTS 16	   /* repetitions remembered; a power of two */
+
+struct cut {
+	uint32_t gen; /* hl7_fields.gen of the message it is for; 0 = unused */
+	uint32_t seg;
+	int f, r;
+	uint32_t end; /* where the repetition ends (relative to the segment), when `all` */
+	uint8_t n;    /* components whose start is recorded */
+	bool all;     /* n is all of them */
+	uint32_t start[CUT_MAX]; /* component i + 1 starts at start[i] */
+};
+
 struct hl7_fields {
 	uint32_t *pos; /* piece start offsets, relative to their segment */
 	size_t n, alloc;
 	unsigned char cls[256]; /* C_RS, C_CS, C_SS: which separator a byte is */
 	uint64_t rs8, cs8, ss8; /* the separators repeated in every byte of a word */
+	uint32_t gen;		/* counts the messages parsed, for the cuts */
+	struct cut cuts[CUTS];
 };
 
 /* A field up to this long is cut into repetition, component and
@@ -623,6 +652,7 @@ static void add_segment(struct hl7_msg *m, size_t off, size_t len)
 	s->fx_at = 0;
 	s->fx_n = 0;
 	s->fx_state = FX_UNBUILT;
+	s->plain = false;
 	size_t k = 0;
 	if (m->nsegs == 1) { /* checked: MSH, whatever the separator (it may be 'S') */
 		memcpy(s->id, "MSH", 4);
@@ -643,6 +673,10 @@ int hl7_parse(struct hl7_msg *m, const char *text, size_t len, struct dhp_error 
 	if (!m->fields)
 		m->fields = xcalloc(1, sizeof(*m->fields));
 	m->fields->n = 0;
+	if (++m->fields->gen == 0) { /* wrapped: forget every cut */
+		memset(m->fields->cuts, 0, sizeof(m->fields->cuts));
+		m->fields->gen = 1;
+	}
 	if (len < 3 || memcmp(text, "MSH", 3) != 0)
 		return dhp_fail(err, DHP_ESYNTAX, "MSH", "message does not start with MSH");
 	if (len < 4 || text[3] == '\r' || text[3] == '\n')
@@ -732,12 +766,14 @@ static bool piece(const char *s, size_t n, char sep, long idx, size_t *b, size_t
 static void index_segment(const struct hl7_msg *m, struct hl7_seg *sg)
 {
 	struct hl7_fields *fx = m->fields;
-	if (sg->len > UINT32_MAX || fx->n > FX_BUDGET - FX_MAX) {
+	const char *s = m->text + sg->off, *q;
+	/* one pass for the whole segment spares one per value read */
+	sg->plain = !memchr(s, m->ec, sg->len);
+	if (sg->len >= UINT32_MAX || fx->n > FX_BUDGET - FX_MAX - 1) {
 		sg->fx_state = FX_NONE; /* fx_n stays 0 */
 		return;
 	}
-	ALLOC_GROW(fx->pos, fx->n + FX_MAX, fx->alloc);
-	const char *s = m->text + sg->off, *q;
+	ALLOC_GROW(fx->pos, fx->n + FX_MAX + 1, fx->alloc);
 	uint32_t *p = fx->pos + fx->n;
 	size_t k = 0, at = 0;
 	p[k++] = 0;
@@ -746,8 +782,10 @@ static void index_segment(const struct hl7_msg *m, struct hl7_seg *sg)
 		p[k++] = (uint32_t)at;
 	}
 	sg->fx_at = (uint32_t)fx->n;
-	sg->fx_n = (uint16_t)k;
 	sg->fx_state = k < FX_MAX ? FX_ALL : FX_SOME;
+	if (k < FX_MAX) /* where a piece after the last would start: it ends there */
+		p[k++] = (uint32_t)sg->len + 1;
+	sg->fx_n = (uint16_t)k;
 	fx->n += k;
 }
 
@@ -767,13 +805,8 @@ __attribute__((noinline)) static bool seg_piece_rest(const struct hl7_msg *m, st
 		*e = p[idx] - 1;
 		return true;
 	}
-	if (sg->fx_state == FX_ALL) {
-		if (idx > n)
-			return false;
-		*b = p[n - 1];
-		*e = sg->len;
-		return true;
-	}
+	if (sg->fx_state == FX_ALL)
+		return false;
 	size_t at = p[n - 1];
 	if (!piece(s + at, sg->len - at, m->fs, idx - n + 1, b, e))
 		return false;
@@ -892,6 +925,81 @@ static bool cut_short(const struct hl7_msg *m, const char *s, size_t *b, size_t 
 	return true;
 }
 
+/* The cut of repetition r of field s[b, e) of segment seg, recorded if it
+ * was not (see CUTS above); NULL when the repetition does not exist. */
+static const struct cut *cut_of(const struct hl7_msg *m, size_t seg, int f, int r, const char *s,
+				size_t b, size_t e)
+{
+	struct hl7_fields *fx = m->fields;
+	struct cut *ct = &fx->cuts[((size_t)seg * 7 + (size_t)f * 3 + (size_t)r) & (CUTS - 1)];
+	if (ct->gen == fx->gen && ct->seg == seg && ct->f == f && ct->r == r)
+		return ct;
+	const unsigned char *base = (const unsigned char *)s, *p = base + b, *end = base + e;
+	for (int k = 1; k < r; k++) {
+		p = scan(fx, p, end, C_RS);
+		if (p == end)
+			return NULL;
+		p++;
+	}
+	ct->gen = fx->gen;
+	ct->seg = (uint32_t)seg;
+	ct->f = f;
+	ct->r = r;
+	ct->n = 0;
+	ct->all = false;
+	for (;;) {
+		if (ct->n == CUT_MAX)
+			return ct;
+		ct->start[ct->n++] = (uint32_t)(p - base);
+		p = scan(fx, p, end, C_RS | C_CS);
+		if (p == end || fx->cls[*p] == C_RS)
+			break;
+		p++;
+	}
+	ct->all = true;
+	ct->end = (uint32_t)(p - base);
+	return ct;
+}
+
+/* cut_short() for c > 0 through the recorded cuts; -1 when they cannot
+ * tell (a component past CUT_MAX). */
+static int cut_component(const struct hl7_msg *m, size_t seg, int f, const char *s, size_t *b,
+			 size_t *e, int r, int c, int sc)
+{
+	const struct cut *ct = cut_of(m, seg, f, r, s, *b, *e);
+	if (!ct)
+		return 0;
+	size_t pb, pe;
+	if (c < ct->n) {
+		pb = ct->start[c - 1];
+		pe = ct->start[c] - 1;
+	} else if (!ct->all) {
+		return -1;
+	} else if (c == ct->n) {
+		pb = ct->start[c - 1];
+		pe = ct->end;
+	} else {
+		return 0;
+	}
+	if (sc > 0) {
+		/* a component holds no other separator than the subcomponents' */
+		const struct hl7_fields *fx = m->fields;
+		const unsigned char *p = (const unsigned char *)s + pb,
+				    *end = (const unsigned char *)s + pe;
+		for (int k = 1; k < sc; k++) {
+			p = scan(fx, p, end, C_SS);
+			if (p == end)
+				return 0;
+			p++;
+		}
+		pb = (size_t)(p - (const unsigned char *)s);
+		pe = (size_t)(scan(fx, p, end, C_SS) - (const unsigned char *)s);
+	}
+	*b = pb;
+	*e = pe;
+	return 1;
+}
+
 bool hl7_get(const struct hl7_msg *m, size_t seg, int f, int r, int c, int sc,
 	     struct hl7_slice *out)
 {
@@ -905,7 +1013,8 @@ bool hl7_get(const struct hl7_msg *m, size_t seg, int f, int r, int c, int sc,
 		if (r != 1 || c > 1 || sc > 1)
 			return false;
 	} else if (e - b <= SHORT_FIELD) {
-		if (!cut_short(m, s, &b, &e, r, c, sc))
+		int got = c > 0 ? cut_component(m, seg, f, s, &b, &e, r, c, sc) : -1;
+		if (!got || (got < 0 && !cut_short(m, s, &b, &e, r, c, sc)))
 			return false;
 	} else {
 		size_t b2, e2;
@@ -960,7 +1069,7 @@ int hl7_nfields(const struct hl7_msg *m, size_t seg)
 	if (sg->fx_state == FX_UNBUILT)
 		index_segment(m, sg);
 	int k =
-	    sg->fx_state == FX_ALL ? sg->fx_n - 1 : count_char(m->text + sg->off, sg->len, m->fs);
+	    sg->fx_state == FX_ALL ? sg->fx_n - 2 : count_char(m->text + sg->off, sg->len, m->fs);
 	if (!is_msh(sg))
 		return k;
 	/* MSH-1 is the byte after "MSH", even where no separator follows it */
@@ -994,6 +1103,14 @@ static size_t utf8_bad(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
+#if defined(__SSE2__)
+		/* ASCII runs dominate: 16 bytes at a time (their high bits) */
+		while (n - i >= 16 &&
+		       !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i))))
+			i += 16;
+		if (i == n)
+			break;
+#endif
 		if (n - i >= 8) { /* ASCII runs dominate: 8 bytes at a time */
 			uint64_t w;
 			memcpy(&w, s + i, 8);

@@ -69,6 +69,10 @@ long hl7_reader_line(const struct hl7_reader *r);
 struct hl7_seg {
 	size_t off, len; /* the segment text, without its terminator */
 	char id[4];	 /* "PID", "ZPI", ... NUL-padded (3 chars, or fewer if malformed) */
+	/* No escape character in the segment: its values need no
+	 * hl7_unescape(). Known once a field of it was read (hl7_get(),
+	 * hl7_reps()); false until then. */
+	bool plain;
 	/* private to hl7.c: where the segment's field offsets are in the index */
 	uint32_t fx_at;
 	uint16_t fx_n;

@@ -192,72 +192,215 @@ void j_push(struct jarena *a, struct jnode *arr, struct jnode *val)
 	j_put(a, arr, arr->u.arr.n, val);
 }
 
-/* A member's `, "key": ` (` "key": ` for the first) in one append: keys
- * are element names, short and with nothing to escape; any other key goes
- * through the escaper. */
-static void write_key(struct strbuf *sb, const char *key, bool first)
+/*
+ * The writer fills the strbuf's memory directly: a resource is a few
+ * hundred pieces of a few bytes, and an append each (with its room check,
+ * length update and NUL) cost more than the bytes. Each piece checks room
+ * for its worst case against `end` and is written with a raw pointer;
+ * only when the room runs out does room() grow the buffer. A piece whose
+ * worst case the cap does not allow goes through the strbuf appends,
+ * which apply the cap to what is actually written (and keep a broken
+ * buffer as it was). The write position p is passed and returned, not
+ * stored, so that it stays in a register.
+ */
+struct jw {
+	struct strbuf *sb;
+	char *end; /* where the NUL of a full buffer goes; the position once broken */
+};
+
+/* w->end for the buffer as it is now, sb->len being the position. */
+static void jw_sync(struct jw *w)
 {
-	char buf[64];
-	size_t n = 0;
-	if (!first)
-		buf[n++] = ',';
-	buf[n++] = ' ';
-	buf[n++] = '"';
-	size_t start = n;
-	for (const char *k = key; *k; k++) {
-		unsigned char c = (unsigned char)*k;
-		if (n == sizeof(buf) - 3 || c < 0x20 || c == '"' || c == '\\') {
-			strbuf_add(sb, buf, start);
-			strbuf_add_json_escaped(sb, key, strlen(key));
-			strbuf_add(sb, "\": ", 3);
-			return;
-		}
-		buf[n++] = (char)c;
+	struct strbuf *sb = w->sb;
+	w->end = sb->buf + sb->len;
+	if (!sb->toobig && sb->alloc)
+		w->end += sb->alloc - 1 - sb->len;
+}
+
+static inline bool fits(const struct jw *w, const char *p, size_t need)
+{
+	return (size_t)(w->end - p) >= need;
+}
+
+/* Room for need bytes at p: the position (the buffer may have moved), or
+ * NULL when the cap does not allow them; sb->len is p's offset either way. */
+__attribute__((noinline)) static char *room(struct jw *w, char *p, size_t need)
+{
+	struct strbuf *sb = w->sb;
+	sb->len = (size_t)(p - sb->buf);
+	bool ok = strbuf_reserve(sb, need);
+	jw_sync(w);
+	return ok ? sb->buf + sb->len : NULL;
+}
+
+/* A piece room() could not make room for, appended (escaped or not) at
+ * sb->len through the strbuf functions; returns the new position. */
+__attribute__((noinline)) static char *append(struct jw *w, const char *s, size_t n, bool escape)
+{
+	struct strbuf *sb = w->sb;
+	if (escape)
+		strbuf_add_json_escaped(sb, s, n);
+	else
+		strbuf_add(sb, s, n);
+	jw_sync(w);
+	return sb->buf + sb->len;
+}
+
+/* n bytes as they are. */
+static inline char *put(struct jw *w, char *p, const char *s, size_t n)
+{
+	if (!fits(w, p, n) && !(p = room(w, p, n)))
+		return append(w, s, n, false);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* put_str() of a long string, or one the cap leaves no room for at its
+ * worst case. */
+__attribute__((noinline)) static char *put_str_append(struct jw *w, char *p, const char *s,
+						      size_t n)
+{
+	w->sb->len = (size_t)(p - w->sb->buf);
+	p = append(w, "\"", 1, false);
+	p = append(w, s, n, true);
+	return put(w, p, "\"", 1);
+}
+
+/* A string, quoted and escaped. */
+static inline char *put_str(struct jw *w, char *p, const char *s, size_t n)
+{
+	size_t need = 6 * n + 2;
+	if (n > STRBUF_ESCAPE_AHEAD || !fits(w, p, need)) {
+		char *at = n > STRBUF_ESCAPE_AHEAD ? NULL : room(w, p, need);
+		if (!at) /* the buffer did not move */
+			return put_str_append(w, p, s, n);
+		p = at;
 	}
-	buf[n++] = '"';
-	buf[n++] = ':';
-	buf[n++] = ' ';
-	strbuf_add(sb, buf, n);
+	*p++ = '"';
+	p = json_escape_to(p, s, n);
+	*p++ = '"';
+	return p;
+}
+
+/* Bytes a key may hold unescaped: not control characters (nor the NUL
+ * that ends it), '"' or '\\'. */
+static const unsigned char plain_key[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+#define KEY_FAST 48 /* longest key copied without knowing its length; 4 | KEY_FAST */
+
+/* A member's `, "key": ` (` "key": ` for the first). Keys are element
+ * names, short and with nothing to escape: copied byte by byte, up to
+ * KEY_FAST of them, into room reserved for that. A longer key, or one with
+ * something to escape, is written as a string instead. */
+static inline char *put_key(struct jw *w, char *p, const char *key, bool first)
+{
+	if (!fits(w, p, KEY_FAST + 6)) {
+		char *at = room(w, p, KEY_FAST + 6);
+		p = at ? at : w->sb->buf + w->sb->len;
+		if (!at)
+			goto other;
+	}
+	char *q = p;
+	if (!first)
+		*q++ = ',';
+	*q++ = ' ';
+	*q++ = '"';
+	/* four bytes a round, each read only when the one before was not the
+	 * NUL; the length is checked once a round */
+	const unsigned char *k = (const unsigned char *)key;
+	size_t i = 0;
+	for (;; i += 4) {
+		if (i == KEY_FAST) /* longer keys: k[i] is not the NUL */
+			break;
+		if (!plain_key[k[i]])
+			break;
+		q[i] = (char)k[i];
+		if (!plain_key[k[i + 1]]) {
+			i += 1;
+			break;
+		}
+		q[i + 1] = (char)k[i + 1];
+		if (!plain_key[k[i + 2]]) {
+			i += 2;
+			break;
+		}
+		q[i + 2] = (char)k[i + 2];
+		if (!plain_key[k[i + 3]]) {
+			i += 3;
+			break;
+		}
+		q[i + 3] = (char)k[i + 3];
+	}
+	if (k[i])
+		goto other;
+	q += i;
+	memcpy(q, "\": ", 3);
+	return q + 3;
+other:
+	p = put(w, p, first ? " " : ", ", first ? 1 : 2);
+	p = put_str(w, p, key, strlen(key));
+	return put(w, p, ": ", 2);
+}
+
+static char *put_node(struct jw *w, char *p, const struct jnode *n);
+
+/* A member's or item's value: strings, most of them, written here rather
+ * than through one more call. */
+static inline char *put_value(struct jw *w, char *p, const struct jnode *n)
+{
+	if (n && n->type == J_STR)
+		return put_str(w, p, n->u.str.s, n->u.str.n);
+	return put_node(w, p, n);
+}
+
+static char *put_node(struct jw *w, char *p, const struct jnode *n)
+{
+	if (!n)
+		return put(w, p, "null", 4);
+	switch (n->type) {
+	case J_OBJ:
+		p = put(w, p, "{", 1);
+		for (const struct jmember *m = n->u.obj.first; m; m = m->next) {
+			p = put_key(w, p, m->key, m == n->u.obj.first);
+			p = put_value(w, p, m->val);
+		}
+		return put(w, p, " }", 2);
+	case J_ARR:
+		p = put(w, p, "[", 1);
+		for (size_t i = 0; i < n->u.arr.n; i++) {
+			p = i ? put(w, p, ", ", 2) : put(w, p, " ", 1);
+			p = put_value(w, p, n->u.arr.items[i]);
+		}
+		return put(w, p, " ]", 2);
+	case J_STR:
+		return put_str(w, p, n->u.str.s, n->u.str.n);
+	case J_NUM:
+		return put(w, p, n->u.str.s, n->u.str.n);
+	case J_BOOL:
+		return n->u.b ? put(w, p, "true", 4) : put(w, p, "false", 5);
+	case J_NULL:
+		break;
+	}
+	return put(w, p, "null", 4);
 }
 
 void j_write(struct strbuf *sb, const struct jnode *n)
 {
-	if (!n) {
-		strbuf_addstr(sb, "null");
-		return;
-	}
-	switch (n->type) {
-	case J_OBJ:
-		strbuf_addch(sb, '{');
-		for (const struct jmember *m = n->u.obj.first; m; m = m->next) {
-			write_key(sb, m->key, m == n->u.obj.first);
-			j_write(sb, m->val);
-		}
-		strbuf_add(sb, " }", 2);
-		break;
-	case J_ARR:
-		strbuf_addch(sb, '[');
-		for (size_t i = 0; i < n->u.arr.n; i++) {
-			strbuf_addstr(sb, i ? ", " : " ");
-			j_write(sb, n->u.arr.items[i]);
-		}
-		strbuf_add(sb, " ]", 2);
-		break;
-	case J_STR:
-		strbuf_addch(sb, '"');
-		strbuf_add_json_escaped(sb, n->u.str.s, n->u.str.n);
-		strbuf_addch(sb, '"');
-		break;
-	case J_NUM:
-		strbuf_add(sb, n->u.str.s, n->u.str.n);
-		break;
-	case J_BOOL:
-		strbuf_addstr(sb, n->u.b ? "true" : "false");
-		break;
-	case J_NULL:
-		strbuf_addstr(sb, "null");
-		break;
-	}
+	struct jw w = {sb, NULL};
+	jw_sync(&w);
+	char *p = put_node(&w, sb->buf + sb->len, n);
+	sb->len = (size_t)(p - sb->buf);
+	if (sb->alloc)
+		sb->buf[sb->len] = '\0';
 }
 
 json_object *jtree_to_jsonc(const struct jnode *n)

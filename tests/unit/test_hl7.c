@@ -252,6 +252,114 @@ static void test_components(void)
 	hl7_msg_release(&m);
 }
 
+/* Piece k (1-based) of s[0, n) cut at sep, as [*b, *e): the reference the
+ * component cuts are checked against. */
+static bool ref_piece(const char *s, size_t n, char sep, int k, size_t *b, size_t *e)
+{
+	size_t at = 0;
+	for (int i = 1; i < k; i++) {
+		const char *q = memchr(s + at, sep, n - at);
+		if (!q)
+			return false;
+		at = (size_t)(q - s) + 1;
+	}
+	const char *q = memchr(s + at, sep, n - at);
+	*b = at;
+	*e = q ? (size_t)(q - s) : n;
+	return true;
+}
+
+static const char *ref_get(const char *field, int r, int c, int sc)
+{
+	static char buf[256];
+	size_t b, e, b2, e2;
+	if (!ref_piece(field, strlen(field), '~', r, &b, &e) ||
+	    !ref_piece(field + b, e - b, '^', c, &b2, &e2))
+		return "<absent>";
+	e = b + e2;
+	b += b2;
+	if (sc > 0) {
+		if (!ref_piece(field + b, e - b, '&', sc, &b2, &e2))
+			return "<absent>";
+		e = b + e2;
+		b += b2;
+	}
+	snprintf(buf, sizeof(buf), "%.*s", (int)(e - b), field + b);
+	return buf;
+}
+
+/* hl7.c remembers where the components of recently read repetitions start
+ * (24 of them, 16 repetitions): reads in any order, past what is
+ * remembered, of fields that share a slot, and after the next message was
+ * parsed into the same hl7_msg give what cutting from scratch gives. */
+static void test_component_cuts(void)
+{
+	const char *many = "a^b&1&2^^d^e^f^g^h^i^j^k^l^m^n^o^p^q^r^s^t^u^v^w^x^y^z&9^A^B^C~"
+			   "r2a^r2b^^r2d&x~~^^";
+	const char *fields[] = {"x^y", "", "1^2^3^4", many, "p&q^r&s&t^", "^", "only"};
+	char text[1024];
+	snprintf(text, sizeof(text), MSH1 "\rOBX|%s|%s|%s|%s|%s|%s|%s\rOBX|%s|%s|%s|%s|%s|%s|%s\r",
+		 fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6],
+		 fields[6], fields[5], fields[4], fields[3], fields[2], fields[1], fields[0]);
+	struct hl7_msg m = parsed(text);
+	for (int round = 0; round < 2; round++) {
+		for (int pass = 0; pass < 2; pass++) { /* ascending, then descending */
+			for (int k = 0; k < 2 * 7 * 5 * 32; k++) {
+				int i = pass ? 2 * 7 * 5 * 32 - 1 - k : k;
+				int seg = 1 + i % 2, f = 1 + i / 2 % 7, r = 1 + i / 14 % 5,
+				    c = 1 + i / 70 % 32;
+				const char *field = fields[seg == 1 ? f - 1 : 7 - f];
+				for (int sc = 0; sc <= 3; sc++) {
+					char want[256];
+					snprintf(want, sizeof(want), "%s",
+						 ref_get(field, r, c, sc));
+					const char *got = get(&m, (size_t)seg, f, r, c, sc);
+					if (!streq(got, want))
+						fprintf(stderr,
+							"\n  seg %d %d[%d].%d.%d: '%s', want '%s'",
+							seg, f, r, c, sc, got, want);
+					CU_ASSERT_STR(got, want);
+				}
+			}
+		}
+		/* the same hl7_msg, another message: nothing remembered applies */
+		hl7_msg_release(&m);
+		snprintf(text, sizeof(text),
+			 MSH2 "\rOBX|%s|%s|%s|%s|%s|%s|%s\rOBX|%s|%s|%s|%s|%s|%s|%s\r", fields[0],
+			 fields[1], fields[2], fields[3], fields[4], fields[5], fields[6],
+			 fields[6], fields[5], fields[4], fields[3], fields[2], fields[1],
+			 fields[0]);
+		if (round == 0) {
+			struct dhp_error err = DHP_ERROR_INIT;
+			m = parsed(MSH1 "\rOBX|q^w^e|z\r");
+			CU_ASSERT_STR(get(&m, 1, 1, 1, 2, 0), "w");
+			CU_ASSERT_EQUAL(hl7_parse(&m, text, strlen(text), &err), 0);
+		}
+	}
+	hl7_msg_release(&m);
+
+	/* the last field and those after it, through the field index */
+	m = parsed(MSH1 "\rPID|1|2|last^x\rPID|\rPID\r");
+	CU_ASSERT_STR(get(&m, 1, 3, 1, 0, 0), "last^x");
+	CU_ASSERT_STR(get(&m, 1, 3, 1, 2, 0), "x");
+	CU_ASSERT_STR(get(&m, 1, 4, 1, 0, 0), "<absent>");
+	CU_ASSERT_STR(get(&m, 2, 1, 1, 0, 0), "");
+	CU_ASSERT_STR(get(&m, 2, 2, 1, 0, 0), "<absent>");
+	CU_ASSERT_STR(get(&m, 3, 1, 1, 0, 0), "<absent>");
+	CU_ASSERT_EQUAL(hl7_nfields(&m, 1), 3);
+	CU_ASSERT_EQUAL(hl7_nfields(&m, 2), 1);
+	CU_ASSERT_EQUAL(hl7_nfields(&m, 3), 0);
+	/* whether a segment has the escape character, known once it is read */
+	CU_ASSERT(m.segs[1].plain);
+	hl7_msg_release(&m);
+	m = parsed(MSH1 "\rNTE|1||a\\T\\b\rNTE|2||ab\r");
+	CU_ASSERT(!m.segs[1].plain && !m.segs[2].plain);
+	CU_ASSERT_STR(get(&m, 1, 3, 1, 0, 0), "a\\T\\b");
+	CU_ASSERT_STR(get(&m, 2, 3, 1, 0, 0), "ab");
+	CU_ASSERT(!m.segs[1].plain && m.segs[2].plain);
+	hl7_msg_release(&m);
+}
+
 /* hl7.c indexes the first 128 pieces of a segment and at most about a
  * million per message; fields past either are found by scanning, with the
  * same results. */
@@ -602,6 +710,29 @@ static void test_charsets(void)
 	    "incomplete sequence at the end of the message");
 	BAD("\r\r\x80", "UTF-8", "msg byte 3 (segment 3, ?)", "byte 0x80");
 	BAD("PID|\x81\xFF", "GB18030", "msg byte 5 (segment 1, PID)", "byte 0x81");
+	/* ASCII is checked 16 and 8 bytes at a time: runs that end exactly at
+	 * the end, and a bad byte just after a run */
+	for (size_t n = 1; n <= 48; n++) {
+		char ascii[64], shown[32];
+		memset(ascii, 'a', n);
+		ascii[n] = '\0';
+		{
+			void *exact = xmalloc(n); /* nothing after it for a scan to read */
+			memcpy(exact, ascii, n);
+			struct strbuf got = STRBUF_INIT;
+			struct dhp_error e2 = DHP_ERROR_INIT;
+			CU_ASSERT_EQUAL(hl7_to_utf8(exact, n, "UTF-8", &got, &e2), 0);
+			CU_ASSERT_EQUAL(got.len, n);
+			strbuf_release(&got);
+			free(exact);
+		}
+		if (n >= 3) {
+			ascii[n] = (char)0xFF;
+			memcpy(ascii, "MSH", 3);
+			snprintf(shown, sizeof(shown), "msg byte %zu (segment 1, MSH)", n + 1);
+			expect_bad(ascii, n + 1, "UTF-8", shown, "byte 0xFF");
+		}
+	}
 
 	/* an unknown iconv name */
 	struct strbuf out = STRBUF_INIT;
@@ -1298,6 +1429,7 @@ static void test_shared_samples(void)
 static CU_TestInfo tests[] = {
     {"MSH numbering", test_msh_numbering},
     {"repetitions, components, subcomponents", test_components},
+    {"component cuts remembered", test_component_cuts},
     {"segments with many fields", test_many_fields},
     {"empty fields and the explicit null", test_empty_and_null},
     {"custom separators and the truncation character", test_custom_separators},

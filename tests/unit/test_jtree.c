@@ -80,9 +80,111 @@ static void test_keys(void)
 	jarena_release(&a);
 }
 
+/* The writer fills the buffer directly, checking room for each piece's
+ * worst case: keys around the length it copies without knowing it,
+ * strings with escapes at every offset of its 16- and 8-byte scans, and a
+ * size cap that the worst cases pass but the text does not, or the text
+ * passes: the result is what appends piece by piece give. */
+static void test_writer(void)
+{
+	struct jarena a;
+	jarena_init(&a);
+	char key[64];
+	for (size_t n = 44; n <= 52; n++) {
+		memset(key, 'k', n);
+		key[n] = '\0';
+		struct jnode *o = j_obj(&a);
+		j_set(&a, o, key, j_bool(&a, false));
+		struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT;
+		j_write(&sb, o);
+		strbuf_addstr(&want, "{ \"");
+		strbuf_addstr(&want, key);
+		strbuf_addstr(&want, "\": false }");
+		CU_ASSERT_STR(sb.buf, want.buf);
+		strbuf_release(&sb);
+		strbuf_release(&want);
+	}
+	/* strings of 0 to 40 bytes with one byte to escape at each offset */
+	const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\t'};
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t at = 0; at <= n; at++) {
+			for (size_t k = 0; k < sizeof(specials); k++) {
+				char s[48];
+				for (size_t i = 0; i < n; i++)
+					s[i] = (char)('a' + i % 26);
+				if (at < n)
+					s[at] = specials[k];
+				struct jnode *arr = j_arr(&a);
+				j_push(&a, arr, j_str(&a, s, n));
+				struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT;
+				j_write(&sb, arr);
+				strbuf_addstr(&want, "[ \"");
+				strbuf_add_json_escaped(&want, s, n);
+				strbuf_addstr(&want, "\" ]");
+				CU_ASSERT_STR(sb.buf, want.buf);
+				CU_ASSERT_EQUAL(sb.len, strlen(sb.buf));
+				strbuf_release(&sb);
+				strbuf_release(&want);
+				if (at == n)
+					break; /* nothing to escape: once */
+			}
+		}
+	}
+	/* a string longer than what is escaped into room reserved ahead */
+	{
+		size_t n = STRBUF_ESCAPE_AHEAD + 5;
+		char *big = xmalloc(n);
+		memset(big, 'b', n);
+		big[1000] = '"';
+		struct jnode *o = j_obj(&a);
+		j_set(&a, o, "k", j_str(&a, "v", 1));
+		j_set(&a, o, "big", j_str(&a, big, n));
+		j_set(&a, o, "z", j_bool(&a, true));
+		struct strbuf sb = STRBUF_INIT, want = STRBUF_INIT;
+		strbuf_addstr(&sb, "x");
+		j_write(&sb, o);
+		strbuf_addstr(&want, "x{ \"k\": \"v\", \"big\": \"");
+		strbuf_add_json_escaped(&want, big, n);
+		strbuf_addstr(&want, "\", \"z\": true }");
+		CU_ASSERT_EQUAL(sb.len, want.len);
+		CU_ASSERT(sb.len == want.len && memcmp(sb.buf, want.buf, sb.len) == 0);
+		CU_ASSERT(sb.alloc < 2 * want.len + 64); /* not reserved at six times */
+		strbuf_release(&sb);
+		strbuf_release(&want);
+		free(big);
+	}
+	/* the cap: { "code": "abcdefghij" } is 24 bytes, after "xy" */
+	struct jnode *o = j_obj(&a);
+	j_set(&a, o, "code", j_str(&a, "abcdefghij", 10));
+	for (size_t cap = 20; cap <= 80; cap++) {
+		struct strbuf sb;
+		strbuf_init(&sb, cap);
+		strbuf_addstr(&sb, "xy");
+		j_write(&sb, o);
+		CU_ASSERT(sb.alloc <= cap + 1);
+		CU_ASSERT_EQUAL(sb.toobig, cap < 26);
+		CU_ASSERT(sb.len <= cap && sb.len == strlen(sb.buf));
+		if (cap >= 26)
+			CU_ASSERT_STR(sb.buf, "xy{ \"code\": \"abcdefghij\" }");
+		if (cap == 20) /* as far as whole pieces fit */
+			CU_ASSERT_STR(sb.buf, "xy{ \"code\": \"");
+		j_write(&sb, o); /* a broken buffer stays as it was */
+		CU_ASSERT_EQUAL(sb.toobig, cap < 50);
+		CU_ASSERT(sb.len <= cap && sb.len == strlen(sb.buf) && sb.alloc <= cap + 1);
+		if (cap < 26)
+			CU_ASSERT(strncmp(sb.buf, "xy{ \"code\": \"", 13) == 0 && sb.len < 26);
+		if (cap >= 50)
+			CU_ASSERT_STR(sb.buf,
+				      "xy{ \"code\": \"abcdefghij\" }{ \"code\": \"abcdefghij\" }");
+		strbuf_release(&sb);
+	}
+	jarena_release(&a);
+}
+
 static CU_TestInfo tests[] = {
     {"build, write, copy, reuse", test_build_and_write},
     {"keys", test_keys},
+    {"writer: room, escapes, cap", test_writer},
     CU_TEST_INFO_NULL,
 };
 

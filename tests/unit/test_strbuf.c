@@ -76,6 +76,53 @@ static void test_json_escape(void)
 	strbuf_release(&sb);
 }
 
+/* Room reserved ahead for a worst case: granted within the cap, refused
+ * (without breaking the buffer) past it, and never once broken. */
+static void test_reserve(void)
+{
+	struct strbuf sb;
+	strbuf_init(&sb, 100);
+	CU_ASSERT(strbuf_reserve(&sb, 100));
+	CU_ASSERT(sb.alloc >= 101 && sb.alloc <= 101);
+	strbuf_addstr(&sb, "abc");
+	CU_ASSERT(!strbuf_reserve(&sb, 98));
+	CU_ASSERT(!sb.toobig);
+	CU_ASSERT_STR(sb.buf, "abc");
+	CU_ASSERT(strbuf_reserve(&sb, 97));
+	/* escaping whose worst case passes the cap, but not its text */
+	strbuf_add_json_escaped(&sb, "0123456789012345678901234567890123456789", 40);
+	CU_ASSERT(!sb.toobig);
+	CU_ASSERT_EQUAL(sb.len, 43);
+	strbuf_add_json_escaped(&sb, "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+				29);
+	CU_ASSERT(sb.toobig);
+	CU_ASSERT(sb.len <= 100);
+	CU_ASSERT(!strbuf_reserve(&sb, 1));
+	strbuf_release(&sb);
+	/* json_escape_to() at every length and offset, against the escaper's
+	 * byte by byte path (a buffer capped below the worst case) */
+	for (size_t n = 0; n <= 70; n++) {
+		for (size_t at = 0; at <= n; at++) {
+			char in[80], out[6 * 80];
+			for (size_t i = 0; i < n; i++)
+				in[i] = (char)(0x20 + (i * 7) % 90);
+			for (size_t i = 0; i < n; i++)
+				if (in[i] == '"' || in[i] == '\\')
+					in[i] = 'q';
+			if (at < n)
+				in[at] = at % 3 ? '"' : (char)(at % 32);
+			size_t len = (size_t)(json_escape_to(out, in, n) - out);
+			struct strbuf want;
+			strbuf_init(&want, 2 * n + 6); /* below 6n: piece by piece */
+			strbuf_add_json_escaped(&want, in, n);
+			CU_ASSERT(!want.toobig);
+			CU_ASSERT_EQUAL(len, want.len);
+			CU_ASSERT(memcmp(out, want.buf, len) == 0);
+			strbuf_release(&want);
+		}
+	}
+}
+
 static void test_error_contract(void)
 {
 	struct dhp_error err = DHP_ERROR_INIT;
@@ -93,6 +140,7 @@ static CU_TestInfo tests[] = {
     {"size cap is sticky", test_cap_is_sticky},
     {"size cap: appends up to it exactly", test_cap_exact},
     {"json escaping", test_json_escape},
+    {"reserve, escaping into reserved room", test_reserve},
     {"error contract", test_error_contract},
     CU_TEST_INFO_NULL,
 };
