@@ -28,14 +28,25 @@ struct hpath {
 };
 
 /* The segment that paths of segment id `id` read (segment_for()), for one
- * message and focus: segment_for() scans the message, and the paths of one
+ * message and focus: segment_for() searches the message, and the paths of one
  * segment (PID-3, PID-5, PID-7, ...) are read one after the other with the
  * same answer. */
+/* Where the segments of one id are in one message, found once per message
+ * (see occurrences()): a result with 20,000 OBX would otherwise scan the
+ * message for every occurrence it focuses on. */
+struct occurrences {
+	long gen; /* hl7_source.gen it was found for; 0 = never */
+	int *at;  /* segment indexes, ascending */
+	int n;
+	size_t alloc;
+};
+
 struct seg_memo {
 	char id[4];
 	long gen; /* hl7_source.gen it was found for; 0 = never */
 	int focus;
 	long seg;
+	struct occurrences occ; /* of this id */
 };
 
 struct hl7_source {
@@ -51,6 +62,7 @@ struct hl7_source {
 	size_t apaths;
 	struct hmap path_index; /* path text -> index in paths + 1 */
 	char (*groups)[4];
+	struct occurrences *occ; /* per group */
 	int ngroups;
 	int focus; /* segment index, or -1 */
 	struct seg_memo *memo;
@@ -158,12 +170,43 @@ static bool is_child(const char *parent, const char *seg)
 	return false;
 }
 
-/* The segment a path of segment id `seg` reads: the focus itself, a child
+/* The segments of id `id` in the current message, listed once per message. */
+static const struct occurrences *occurrences(const struct hl7_source *h, const char *id,
+					     struct occurrences *o)
+{
+	if (o->gen == h->gen)
+		return o;
+	o->gen = h->gen;
+	o->n = 0;
+	for (size_t i = 0; i < h->msg.nsegs; i++)
+		if (id_eq(h->msg.segs[i].id, id)) {
+			ALLOC_GROW(o->at, (size_t)o->n + 1, o->alloc);
+			o->at[o->n++] = (int)i;
+		}
+	return o;
+}
+
+/* The last occurrence at or before segment index `at`, or -1 (binary search). */
+static int at_or_before(const struct occurrences *o, long at)
+{
+	int lo = 0, hi = o->n; /* the answer is o->at[lo - 1] */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (o->at[mid] <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? o->at[lo - 1] : -1;
+}
+
+/* The segment a path of segment id mo->id reads: the focus itself, a child
  * in the run of children right after the focus (and no other), the
  * nearest occurrence before the focus, or the first in the message. */
-static long segment_for(const struct hl7_source *h, const char *seg)
+static long segment_for(const struct hl7_source *h, struct seg_memo *mo)
 {
 	const struct hl7_msg *m = &h->msg;
+	const char *seg = mo->id;
 	if (h->focus >= 0) {
 		const char *parent = m->segs[h->focus].id;
 		if (is_child(parent, seg)) {
@@ -174,21 +217,17 @@ static long segment_for(const struct hl7_source *h, const char *seg)
 					return (long)i;
 			return -1;
 		}
-		for (long i = h->focus; i >= 0; i--)
-			if (id_eq(m->segs[i].id, seg))
-				return i;
 	}
-	for (size_t i = 0; i < m->nsegs; i++)
-		if (id_eq(m->segs[i].id, seg))
-			return (long)i;
-	return -1;
+	const struct occurrences *o = occurrences(h, seg, &mo->occ);
+	int before = h->focus >= 0 ? at_or_before(o, h->focus) : -1;
+	return before >= 0 ? before : o->n ? o->at[0] : -1;
 }
 
 /* memo_segment() when the memo is stale; out of line, so that the check
  * of a fresh memo inlines into every read. */
 __attribute__((noinline)) static long memo_fill(const struct hl7_source *h, struct seg_memo *mo)
 {
-	mo->seg = segment_for(h, mo->id);
+	mo->seg = segment_for(h, mo);
 	mo->gen = h->gen;
 	mo->focus = h->focus;
 	return mo->seg;
@@ -266,26 +305,26 @@ static int h_resolve_group(struct source *src, const char *name)
 			return i;
 	h->groups = xrealloc(h->groups, (size_t)(h->ngroups + 1) * sizeof(*h->groups));
 	memcpy(h->groups[h->ngroups], p.seg, 4);
+	h->occ = xrealloc(h->occ, (size_t)(h->ngroups + 1) * sizeof(*h->occ));
+	h->occ[h->ngroups] = (struct occurrences){.gen = 0};
 	return h->ngroups++;
+}
+
+static const struct occurrences *occurrences_of(const struct source *src, int group)
+{
+	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src; /* the lists are scratch */
+	return occurrences(h, h->groups[group], &h->occ[group]);
 }
 
 static int h_group_count(const struct source *src, int group)
 {
-	const struct hl7_source *h = (const struct hl7_source *)src;
-	int n = 0;
-	for (size_t i = 0; i < h->msg.nsegs; i++)
-		n += id_eq(h->msg.segs[i].id, h->groups[group]);
-	return n;
+	return occurrences_of(src, group)->n;
 }
 
 static int h_group_at(const struct source *src, int group, int occurrence)
 {
-	const struct hl7_source *h = (const struct hl7_source *)src;
-	int n = 0;
-	for (size_t i = 0; i < h->msg.nsegs; i++)
-		if (id_eq(h->msg.segs[i].id, h->groups[group]) && n++ == occurrence)
-			return (int)i;
-	return -1;
+	const struct occurrences *o = occurrences_of(src, group);
+	return occurrence >= 0 && occurrence < o->n ? o->at[occurrence] : -1;
 }
 
 static int h_group_focus(struct source *src, int group, int occurrence)
@@ -302,11 +341,7 @@ static void h_focus_clear(struct source *src)
 
 static int h_group_of(const struct source *src, int anchor, int group)
 {
-	const struct hl7_source *h = (const struct hl7_source *)src;
-	for (int i = anchor; i >= 0; i--)
-		if (id_eq(h->msg.segs[i].id, h->groups[group]))
-			return i;
-	return -1;
+	return at_or_before(occurrences_of(src, group), anchor);
 }
 
 /* The message's character set: the override, else MSH-18 (first repetition). */
@@ -409,8 +444,13 @@ static void h_close(struct source *src)
 		free(h->paths[i].text);
 	free(h->paths);
 	hmap_clear(&h->path_index);
+	for (int i = 0; i < h->nmemo; i++)
+		free(h->memo[i].occ.at);
 	free(h->memo);
 	free(h->groups);
+	for (int i = 0; i < h->ngroups; i++)
+		free(h->occ[i].at);
+	free(h->occ);
 	for (int i = 0; i < RING; i++)
 		strbuf_release(&h->ring[i]);
 	free(h);
