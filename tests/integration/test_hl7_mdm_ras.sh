@@ -51,10 +51,10 @@ has "$d" '"title": "Procedure note"' "attachment title"
 # the subject and the context resolve to the Patient and the Encounter of the bundle
 subj=$(printf '%s\n' "$d" | sed -n 's/.*"subject": { "reference": "\(urn:uuid:[^"]*\)" }.*/\1/p')
 [ -n "$subj" ] || fail "DocumentReference.subject is not a urn:uuid reference"
-entry Patient | grep -qF "\"fullUrl\": \"$subj\"" || fail "subject $subj is not the Patient of the bundle"
+grep -qF "\"fullUrl\": \"$subj\"" <<<"$(entry Patient)" || fail "subject $subj is not the Patient of the bundle"
 ctx=$(printf '%s\n' "$d" | sed -n 's/.*"context": \[ { "reference": "\(urn:uuid:[^"]*\)" } \].*/\1/p')
 [ -n "$ctx" ] || fail "DocumentReference.context is not a urn:uuid reference"
-entry Encounter | grep -qF "\"fullUrl\": \"$ctx\"" || fail "context $ctx is not the Encounter of the bundle"
+grep -qF "\"fullUrl\": \"$ctx\"" <<<"$(entry Encounter)" || fail "context $ctx is not the Encounter of the bundle"
 # the data is the first OBX's text (OBX-5 of OBX|1|TX), UTF-8 in base64
 want=$(printf %s 'Transcription Authentication Interface Message Text' | base64 | tr -d '\n')
 has "$d" "\"data\": \"$want\"" "attachment data (first OBX, base64)"
@@ -86,7 +86,7 @@ has "$m3" '"code": "SC"' "route of the third RXA"
 for m in "$m1" "$m2" "$m3"; do
 	s=$(printf '%s\n' "$m" | sed -n 's/.*"subject": { "reference": "\(urn:uuid:[^"]*\)" }.*/\1/p')
 	[ -n "$s" ] || fail "MedicationAdministration.subject is not a urn:uuid reference"
-	entry Patient 2 | grep -qF "\"fullUrl\": \"$s\"" || fail "subject $s is not the RAS Patient"
+	grep -qF "\"fullUrl\": \"$s\"" <<<"$(entry Patient 2)" || fail "subject $s is not the RAS Patient"
 done
 pass "MedicationAdministration: status, medication, occurence, dose, route per RXA"
 

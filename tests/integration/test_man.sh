@@ -81,7 +81,9 @@ mapfile -t doc_keys < <(awk '/^\.SS \[[a-z]+\]$/ { sec = substr($2, 2, length($2
 [ ${#doc_keys[@]} -gt 0 ] || fail "no '.BI \"key = \"' items found in dhp-import.conf.5"
 unknown=()
 for sk in "${doc_keys[@]}"; do
-	printf '%s\n' "${keys[@]}" | grep -qxF -- "$sk" || unknown+=("[${sk% *}] ${sk#* }")
+	# a here-string, not a pipe: grep -q stops reading at the first match, and
+	# under pipefail printf's SIGPIPE would count as not found
+	grep -qxF -- "$sk" <<<"$(printf '%s\n' "${keys[@]}")" || unknown+=("[${sk% *}] ${sk#* }")
 done
 if [ ${#unknown[@]} -eq 0 ]; then
 	pass "all ${#doc_keys[@]} keys documented in dhp-import.conf.5 are in keys[] of conf.c"
