@@ -11,18 +11,27 @@
 #define RING 16 /* values alive at once: a chain reads a few operands */
 #define STAR (-1)
 
+/* A value read of a path: of segment `seg`, repetition `rep`, in message
+ * `gen` (0 = none). */
+struct last_read {
+	long gen, seg;
+	int rep;
+	struct value v;
+};
+
+#define LAST_SLOTS 4 /* repetitions of a path remembered: slot (rep - 1) % 4 */
+
 struct hpath {
 	char seg[4];
 	int field, rep, comp, sub; /* rep STAR for [*]; 0 = not given */
 	int memo;		   /* index into hl7_source.memo */
 	char *text;
-	/* The value last read, of segment `seg_at`, repetition `rep_at`, in
-	 * message `gen` (0 = none): a mapping often reads a path twice in a
-	 * row, for a condition and then for the value. Values in the ring
-	 * are not kept, the ring being reused. */
-	long gen, seg_at;
-	int rep_at;
-	struct value last;
+	/* The values last read, one per repetition slot: a mapping often
+	 * reads a path twice in a row, for a condition and then for the
+	 * value, and [*] rows read repetitions 1..n again row after row (a
+	 * guard, then each row under it). Values in the ring are not kept,
+	 * the ring being reused. */
+	struct last_read last[LAST_SLOTS];
 	long reps_gen, reps_seg; /* likewise for h_reps() */
 	int reps;
 };
@@ -252,14 +261,15 @@ static void h_get(const struct source *src, int handle, struct value *out)
 	if (seg < 0)
 		return;
 	int rep = p->rep == STAR ? src->rep + 1 : p->rep ? p->rep : 1;
-	if (p->gen == h->gen && p->seg_at == seg && p->rep_at == rep) {
-		*out = p->last;
+	struct last_read *lr = &p->last[(unsigned)(rep - 1) % LAST_SLOTS];
+	if (lr->gen == h->gen && lr->seg == seg && lr->rep == rep) {
+		*out = lr->v;
 		return;
 	}
-	p->gen = h->gen;
-	p->seg_at = seg;
-	p->rep_at = rep;
-	p->last = *out;
+	lr->gen = h->gen;
+	lr->seg = seg;
+	lr->rep = rep;
+	lr->v = *out;
 	struct hl7_slice v;
 	if (!hl7_get(&h->msg, (size_t)seg, p->field, rep, p->comp, p->sub, &v) || v.n == 0 ||
 	    hl7_is_null(v))
@@ -267,10 +277,10 @@ static void h_get(const struct source *src, int handle, struct value *out)
 	if (h->msg.segs[seg].plain || !memchr(v.s, h->msg.ec, v.n)) {
 		/* nothing to unescape: the message text itself (not NUL-terminated) */
 		*out = (struct value){V_TEXT, v.s, v.n};
-		p->last = *out;
+		lr->v = *out;
 		return;
 	}
-	p->gen = 0;
+	lr->gen = 0;
 	struct strbuf *sb = &h->ring[h->ring_next++ % RING];
 	strbuf_reset(sb);
 	hl7_unescape(&h->msg, v.s, v.n, sb);

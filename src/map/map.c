@@ -35,6 +35,8 @@ void map_ctx_init(struct map_ctx *ctx, const char *tz)
 	strbuf_init(&ctx->a, 0);
 	strbuf_init(&ctx->b, 0);
 	strbuf_init(&ctx->path, 0);
+	strbuf_init(&ctx->dt_in, 0);
+	strbuf_init(&ctx->dt_out, 0);
 	jarena_init(&ctx->arena);
 	ctx->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	ctx->digest = EVP_MD_CTX_new();
@@ -47,6 +49,8 @@ void map_ctx_release(struct map_ctx *ctx)
 	strbuf_release(&ctx->a);
 	strbuf_release(&ctx->b);
 	strbuf_release(&ctx->path);
+	strbuf_release(&ctx->dt_in);
+	strbuf_release(&ctx->dt_out);
 	free(ctx->guard);
 	free(ctx->guard_rep);
 	jarena_release(&ctx->arena);
@@ -100,6 +104,9 @@ struct rec {
 	int path_n;
 	int path_idx[PATH_MEMO];
 	struct jnode *path_node[PATH_MEMO];
+	/* an array item was placed past the end, leaving holes: only then
+	 * (or with no profile, meta.profile being empty) has compact() work */
+	bool holes;
 };
 
 static struct val read_operand(const struct rec *rc, const struct operand *op)
@@ -124,26 +131,44 @@ static struct val read_operand(const struct rec *rc, const struct operand *op)
 	return v;
 }
 
+/* read_operand() for a condition, which compares the trimmed text: trimmed
+ * once; true when absent. */
+static bool read_trimmed(const struct rec *rc, const struct operand *op, const char **s, size_t *n)
+{
+	if (!op->is_col) {
+		*s = op->text;
+		*n = strlen(op->text);
+		conv_trim(s, n);
+		return false; /* a literal is there even when blank */
+	}
+	struct value x;
+	source_get(rc->src, op->handle, &x);
+	*s = x.s;
+	*n = x.len;
+	if (x.type == V_NULL)
+		return true;
+	conv_trim(s, n);
+	return *n == 0;
+}
+
 static bool cond_holds(const struct rec *rc, const struct cond *c)
 {
 	if (!c)
 		return true;
-	struct val v = read_operand(rc, &c->lhs);
-	const char *s = v.s;
-	size_t n = v.n;
-	if (!v.null)
-		conv_trim(&s, &n);
+	const char *s;
+	size_t n;
+	bool null = read_trimmed(rc, &c->lhs, &s, &n);
 	switch (c->op) {
 	case C_PRESENT:
-		return !v.null;
+		return !null;
 	case C_ABSENT:
-		return v.null;
+		return null;
 	case C_EQ:
 	case C_NE:
 	case C_IN: {
 		bool match = false;
-		for (int i = 0; !v.null && i < c->nvals; i++)
-			match |= strlen(c->vals[i]) == n && memcmp(c->vals[i], s, n) == 0;
+		for (int i = 0; !null && i < c->nvals; i++)
+			match |= c->lens[i] == n && memcmp(c->vals[i], s, n) == 0;
 		return c->op == C_NE ? !match : match;
 	}
 	}
@@ -184,6 +209,30 @@ static void base64(const char *s, size_t n, struct strbuf *out)
 	}
 }
 
+/* conv_datetime() through a memo of the last value converted: rows of one
+ * message read the same time stamp again (OBR-7 for the report and for each
+ * of its observations), and a conversion asks the time zone database. */
+static int datetime_memo(struct map_ctx *ctx, const char *s, size_t n, const char *tz,
+			 struct strbuf *out, char *why)
+{
+	struct strbuf *in = &ctx->dt_in, *res = &ctx->dt_out;
+	if (ctx->dt_valid && ctx->dt_tz == tz && in->len == n && memcmp(in->buf, s, n) == 0) {
+		strbuf_add(out, res->buf, res->len);
+		return 0;
+	}
+	int ok = conv_datetime(s, n, tz, out, why);
+	ctx->dt_valid = ok == 0 && !out->toobig;
+	if (ctx->dt_valid) {
+		ctx->dt_tz = tz;
+		strbuf_reset(in);
+		strbuf_add(in, s, n);
+		strbuf_reset(res);
+		strbuf_add(res, out->buf, out->len);
+		ctx->dt_valid = !in->toobig && !res->toobig;
+	}
+	return ok;
+}
+
 /* Apply one transform; the result goes to the scratch buffer not holding the input. */
 static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row,
 		    const struct xform *x, struct val *v)
@@ -211,7 +260,7 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 		v->kind = K_DATE;
 		break;
 	case XF_DATETIME:
-		ok = conv_datetime(v->s, v->n, x->nargs ? x->args[0].text : ctx->tz, out, why);
+		ok = datetime_memo(ctx, v->s, v->n, x->nargs ? x->args[0].text : ctx->tz, out, why);
 		v->kind = K_DATETIME;
 		break;
 	case XF_DECIMAL:
@@ -241,9 +290,12 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 			ok = -1;
 			break;
 		}
-		strbuf_addstr(out, hit);
+		/* the table's text lives as long as the mapping set: no copy */
+		v->s = hit;
+		v->n = strlen(hit);
+		v->null = v->n == 0;
 		v->kind = K_STRING;
-		break;
+		return 0;
 	}
 	case XF_MAP: {
 		const char *s = v->s;
@@ -259,9 +311,11 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 			ok = -1;
 			break;
 		}
-		strbuf_addstr(out, hit);
+		v->s = hit; /* in the mapping set, like a code table's text */
+		v->n = strlen(hit);
+		v->null = v->n == 0;
 		v->kind = K_STRING;
-		break;
+		return 0;
 	}
 	case XF_CONCAT:
 		strbuf_add(out, v->s, v->n);
@@ -399,10 +453,18 @@ static int step_index(const struct rec *rc, const struct pstep *st, bool bumped,
 	return bumped ? idx + bump : idx;
 }
 
+/* j_put(), noting a hole left before index idx. */
+static void put_item(struct rec *rc, struct jnode *arr, size_t idx, struct jnode *val)
+{
+	rc->holes |= idx > arr->u.arr.n;
+	j_put(&rc->ctx->arena, arr, idx, val);
+}
+
 /* The child of `parent` for step st at array index idx, created when absent.
  * Element names live in the mapping set, which outlives every record. */
-static struct jnode *child(struct jarena *A, struct jnode *parent, const struct pstep *st, int idx)
+static struct jnode *child(struct rec *rc, struct jnode *parent, const struct pstep *st, int idx)
 {
+	struct jarena *A = &rc->ctx->arena;
 	struct jnode *c = j_get(parent, st->name);
 	if (!c) {
 		c = st->index != -1 ? j_arr(A) : j_obj(A);
@@ -413,7 +475,7 @@ static struct jnode *child(struct jarena *A, struct jnode *parent, const struct 
 	struct jnode *item = j_at(c, (size_t)idx);
 	if (!item) {
 		item = j_obj(A);
-		j_put(A, c, (size_t)idx, item);
+		put_item(rc, c, (size_t)idx, item);
 	}
 	return item;
 }
@@ -440,7 +502,7 @@ static void set_path(struct rec *rc, struct jnode *root, const struct mrow *row,
 	struct jnode *node = from ? rc->path_node[from - 1] : root;
 	for (int i = from; i < row->nsteps - 1; i++) {
 		int idx = step_index(rc, &row->steps[i], i == bump_step, bump);
-		node = child(A, node, &row->steps[i], idx);
+		node = child(rc, node, &row->steps[i], idx);
 		if (bump_step < 0 && i < PATH_MEMO) {
 			rc->path_idx[i] = idx;
 			rc->path_node[i] = node;
@@ -462,7 +524,7 @@ static void set_path(struct rec *rc, struct jnode *root, const struct mrow *row,
 		arr = j_arr(A);
 		j_set(A, node, last->name, arr);
 	}
-	j_put(A, arr, (size_t)step_index(rc, last, li == bump_step, bump), value);
+	put_item(rc, arr, (size_t)step_index(rc, last, li == bump_step, bump), value);
 }
 
 /* Drop array holes (rows that produced nothing) and containers left empty;
@@ -709,9 +771,16 @@ static void map_local_ref(struct rec *rc, const struct mrow *row, struct jnode *
  * making the whole resource invalid. */
 static bool uri_unsafe(unsigned char c)
 {
-	static const bool bad[256] = {[' '] = 1, ['"'] = 1, ['<'] = 1, ['>'] = 1, ['\\'] = 1,
-				      ['^'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1};
-	return c <= 0x20 || bad[c];
+	/* the controls and space in the table too: one load per byte, every
+	 * system URL of every coding being scanned */
+	static const bool bad[256] = {
+	    [0] = 1,   [1] = 1,	   [2] = 1,   [3] = 1,	 [4] = 1,   [5] = 1,   [6] = 1,
+	    [7] = 1,   [8] = 1,	   [9] = 1,   [10] = 1,	 [11] = 1,  [12] = 1,  [13] = 1,
+	    [14] = 1,  [15] = 1,   [16] = 1,  [17] = 1,	 [18] = 1,  [19] = 1,  [20] = 1,
+	    [21] = 1,  [22] = 1,   [23] = 1,  [24] = 1,	 [25] = 1,  [26] = 1,  [27] = 1,
+	    [28] = 1,  [29] = 1,   [30] = 1,  [31] = 1,	 [32] = 1,  ['"'] = 1, ['<'] = 1,
+	    ['>'] = 1, ['\\'] = 1, ['^'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1};
+	return bad[c];
 }
 
 static void uri_safe(struct rec *rc, struct val *v)
@@ -912,6 +981,7 @@ static int map_resource(struct rec *rc, int i)
 	struct jnode *res = new_resource(&rc->ctx->arena, r);
 	mr->json = res;
 	rc->cur = i;
+	rc->holes = false;
 	struct map_ctx *ctx = rc->ctx;
 	if (r->nrows > ctx->guard_alloc) {
 		ctx->guard_alloc = r->nrows;
@@ -935,7 +1005,10 @@ static int map_resource(struct rec *rc, int i)
 		src->ops->focus_clear(src);
 	if (bad)
 		return -1;
-	compact(res);
+	/* every container set_path() makes gets a value: without holes
+	 * (and with meta.profile filled) nothing is empty */
+	if (rc->holes || !r->nprofiles)
+		compact(res);
 	if (fill_dar(rc, r, res))
 		return -1;
 	mr->if_none_exist = if_none_exist(res);
@@ -1027,8 +1100,17 @@ static void make_uuid(struct map_ctx *ctx, const struct mstream *st, const char 
 	name_part(name, msg ? msg + 1 : where);
 	name_part(name, r->type);
 	name_part(name, r->name);
+	/* the occurrence in decimal, as "%d" wrote it (snprintf cost more than
+	 * the rest of the name) */
 	char occ[16];
-	strbuf_add(name, occ, (size_t)snprintf(occ, sizeof(occ), "%d", occurrence));
+	size_t o = sizeof(occ);
+	unsigned u = occurrence < 0 ? 0u - (unsigned)occurrence : (unsigned)occurrence;
+	do
+		occ[--o] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (occurrence < 0)
+		occ[--o] = '-';
+	strbuf_add(name, occ + o, sizeof(occ) - o);
 	/* the name was always cut at 511 bytes: keep identical ids */
 	uuid_v5(ctx, name->buf, name->len < 511 ? name->len : 511, out);
 }

@@ -57,6 +57,10 @@ struct map_ctx {
 	bool skip_unmapped; /* a message type no table maps is skipped, not rejected */
 	long skipped;	    /* messages skipped so far */
 	struct strbuf a, b, path;
+	/* the last datetime() converted (see datetime_memo in map.c) */
+	struct strbuf dt_in, dt_out;
+	const char *dt_tz;
+	bool dt_valid;
 	struct map_stats stats;
 	/* guard results of the resource being mapped, per row: -1 unknown,
 	 * else 0/1 for repetition guard_rep[i] (a guard covers many rows) */

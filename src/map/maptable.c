@@ -182,6 +182,7 @@ static void cond_free(struct cond *c)
 	for (int i = 0; i < c->nvals; i++)
 		free(c->vals[i]);
 	free(c->vals);
+	free(c->lens);
 	free(c);
 }
 
@@ -196,6 +197,8 @@ static int cond_add_val(struct pfile *pf, struct lex *lx, struct cond *c)
 	if (!v)
 		return -1;
 	c->vals = xrealloc(c->vals, (size_t)(c->nvals + 1) * sizeof(*c->vals));
+	c->lens = xrealloc(c->lens, (size_t)(c->nvals + 1) * sizeof(*c->lens));
+	c->lens[c->nvals] = strlen(v);
 	c->vals[c->nvals++] = v;
 	return 0;
 }

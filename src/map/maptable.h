@@ -68,6 +68,7 @@ struct cond {
 	enum cond_op op;
 	struct operand lhs;
 	char **vals;
+	size_t *lens; /* of vals: compared for every row a condition guards */
 	int nvals;
 };
 
