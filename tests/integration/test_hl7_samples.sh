@@ -109,7 +109,17 @@ expect_in "$SCRATCH/adt-encounter" '"code": "EMER"' "ADT Encounter.class (PV1-2 
 expect_in "$SCRATCH/adt-encounter" '"status": "in-progress"' "ADT Encounter.status (A01)"
 expect_in "$SCRATCH/adt-encounter" 'encounter-type-cs' "ADT Encounter.type:nationalType"
 expect_in "$SCRATCH/adt-encounter" '"reference": "urn:uuid:' "ADT Encounter.subject"
-pass "ADT^A01 matches the v2-to-FHIR reference (identifier, name, birth date, gender, visit)"
+# PV1-7/PV1-17 doctors and the PV1-3 location: the reference has ATND and ADM
+# participants (Practitioner family Doctor) and the EMERG/101/01 location
+for s in '"code": "ATND"' '"code": "ADM"' '"family": "Doctor"' '"display": "EMERG"'; do
+	grep -qF -- "$s" "$ADTREF" || fail "reference conversion lacks $s (changed upstream?)"
+done
+expect_in "$SCRATCH/adt-encounter" '"code": "ATND"' "ADT Encounter.participant ATND (PV1-7)"
+expect_in "$SCRATCH/adt-encounter" '"code": "ADM"' "ADT Encounter.participant ADM (PV1-17)"
+expect_in "$SCRATCH/adt-encounter" '"display": "Dr Doctor Emory E Sr"' "ADT participant actor (XCN)"
+expect_in "$SCRATCH/adt-encounter" '"display": "EMERG 101 01"' "ADT Encounter.location (PV1-3, PL)"
+expect_in "$SCRATCH/adt-patient" '"display": "East Hospital"' "ADT Patient.generalPractitioner (PD1-3, XON)"
+pass "ADT^A01 matches the v2-to-FHIR reference (identifier, name, birth date, gender, visit, doctors, location)"
 
 # ---- 4. ORU^R01 against the ReportStream reference conversion --------------
 ORU=$PAIRS/reportstream-mappinginventory/catchall/orur01/oru_r01-full.hl7
