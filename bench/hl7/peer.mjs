@@ -13,7 +13,7 @@
 //     and the PV1-3 location as references naming them), for ORU^R01 a DiagnosticReport per OBR (filler/placer ids, status,
 //     code, dates, results, specimens), an Observation per OBX (status, code, value by OBX-2: NM
 //     Quantity with UCUM unit, SN, CWE/CE CodeableConcept, ST/TX/FT string; interpretation, range,
-//     effective date) and a Specimen per SPM.  Code values go through the same CSV code tables as
+//     effective date, the note of the NTE after it) and a Specimen per SPM.  Code values go through the same CSV code tables as
 //     dhp-import's (mappings/hl7v2/codes);
 //   * fullUrl urn:uuid: UUID v5 (SHA-1) of "table|key|FILE:msg#N|type|name|occurrence" in dhp-import's
 //     namespace, as dhp-import names its resources (PEER_UUID=random: crypto.randomUUID() instead);
@@ -394,7 +394,7 @@ function quantity(obx, value) {
     code: ucum ? u : code('units', u),
   };
 }
-function observation(obr, obx, refs) {
+function observation(obr, obx, refs, nte) {
   const type = val(obx, 2);
   const o = {
     resourceType: 'Observation',
@@ -433,6 +433,7 @@ function observation(obr, obx, refs) {
   o.effectiveDateTime = dateTime(val(obx, 14) ?? val(obr, 7));
   o.subject = refs.patient;
   o.encounter = refs.encounter;
+  if (nte) o.note = [{ text: val(nte, 3) }]; // ORU: the NTE right after the OBX (oru.map)
   return o;
 }
 
@@ -529,7 +530,10 @@ function toBundle(msg, place) {
       add(dr); // its id before its results', as dhp-import numbers them
       const results = [], specimens = [];
       for (let j = i + 1; j < segs.length && segs[j].name !== 'OBR'; j++) {
-        if (segs[j].name === 'OBX') results.push(add(observation(obr, segs[j], refs)));
+        if (segs[j].name === 'OBX') {
+          const next = segs[j + 1];
+          results.push(add(observation(obr, segs[j], refs, next?.name === 'NTE' ? next : undefined)));
+        }
         else if (segs[j].name === 'SPM') specimens.push(add(specimen(msh, segs[j], refs)));
       }
       Object.assign(dr, diagnosticReport(msh, obr, { ...refs, results, specimens }));

@@ -1157,11 +1157,17 @@ static void message_type(const struct rec *rc, char *buf, size_t len)
 	if (!rc->st->by_message)
 		return;
 	struct value a = {V_NULL, "", 0}, b = {V_NULL, "", 0};
-	if (rc->st->msgtype[0] >= 0)
-		source_get(rc->src, rc->st->msgtype[0], &a);
-	if (rc->st->msgtype[1] >= 0)
-		source_get(rc->src, rc->st->msgtype[1], &b);
+	const int *h = rc->st->msgtype;
+	if (h[0] >= 0)
+		source_get(rc->src, h[0], &a);
+	if (h[1] >= 0)
+		source_get(rc->src, h[1], &b);
+	/* before v2.3 MSH-9 held the type alone and an ADT's event was EVN-1 */
+	if (b.type == V_NULL && h[2] >= 0)
+		source_get(rc->src, h[2], &b);
 	size_t n = key_add(buf, len, 0, a.s, a.len > 20 ? 20 : a.len);
+	if (b.type == V_NULL)
+		return; /* no event at all: the type alone ("ORU") */
 	n = key_add(buf, len, n, "^", 1);
 	key_add(buf, len, n, b.s, b.len > 20 ? 20 : b.len);
 }

@@ -1903,6 +1903,7 @@ int mstream_bind(struct mstream *st, struct source *src, struct dhp_error *err)
 	if (st->by_message) {
 		st->msgtype[0] = source_resolve(src, "MSH-9.1");
 		st->msgtype[1] = source_resolve(src, "MSH-9.2");
+		st->msgtype[2] = source_resolve(src, "EVN-1.1");
 	}
 	for (int i = 0; i < st->nres; i++) {
 		struct mres *r = st->res[i];

@@ -147,7 +147,7 @@ struct dtmpl {
 struct mstream {
 	char *query_file; /* absolute or relative to cwd; "@message" for message sources */
 	bool by_message;  /* HL7v2: each record applies the blocks whose @message matches */
-	int msgtype[2];	  /* handles of MSH-9.1 and MSH-9.2 once bound */
+	int msgtype[3];	  /* handles of MSH-9.1, MSH-9.2 and EVN-1 once bound */
 	char *table;	  /* location name */
 	int order;
 	struct operand *keys;
