@@ -43,3 +43,13 @@ grep -q '"where":"[^"]*reps.hl7:msg#1:PID-3\[\*\][^"]*".*1000001 repetitions, mo
 	"$SCRATCH/r/rejects.jsonl" || fail "million repetitions not rejected with their place"
 [ "$(ls "$SCRATCH/r"/bundle-*.json | wc -l)" = 1 ] || fail "the next message was not converted"
 pass "a million repetitions: a located reject, the run goes on"
+
+# before v2.3: MSH-9 holds the type alone, an ADT's event is EVN-1; a result
+# without any event still finds the ORU table (shipped mappings)
+printf 'MSH|^~\\&|ADT|HOSP|||19950101120000||ADT|OLD1|P|2.1\rEVN|A01|19950101120000\rPID|||MRN1||SMITH^ANNA||19701231|F\rPV1|1|I\r' >"$SCRATCH/v21.hl7"
+printf 'MSH|^~\\&|LAB|HOSP|||198807050000||ORU|OLD2|P|2.1\rPID|||12345||DOE^JOHN||19600101|M\rOBR|1|ORD1|FIL1|1234^GLUCOSE^L|||198807050800\rOBX|1|NM|1234^GLUCOSE^L||105|mg/dl|70-110|H|||F\r' >>"$SCRATCH/v21.hl7"
+expect_status 0 "$DHP" validate --source hl7v2 "$SCRATCH/v21.hl7" --out "$SCRATCH/v21" --report "$SCRATCH/v21.json" -q
+grep -q '"resourceType": "Encounter"' "$SCRATCH/v21/bundle-000001.json" || fail "v2.1 ADT (event from EVN-1) built no Encounter"
+grep -q '"status": "in-progress"' "$SCRATCH/v21/bundle-000001.json" || fail "v2.1 ADT A01 status"
+grep -q '"resourceType": "DiagnosticReport"' "$SCRATCH/v21/bundle-000002.json" || fail "v2.1 ORU (no event) not mapped"
+pass "v2.1 messages: the event from EVN-1, a result without event"
