@@ -34,6 +34,10 @@ struct hpath {
 	struct last_read last[LAST_SLOTS];
 	long reps_gen, reps_seg; /* likewise for h_reps() */
 	int reps;
+	/* the path whose h_reps() memo this one uses: the count depends on
+	 * segment and field only, and the rows of a [*] data type (PID-3[*].1,
+	 * PID-3[*].4.1, ...) each ask it for the same field */
+	int reps_of;
 };
 
 /* The segment that paths of segment id `id` read (segment_for()), for one
@@ -143,6 +147,11 @@ static int h_resolve(struct source *src, const char *path)
 		h->memo = xrealloc(h->memo, (size_t)(h->nmemo + 1) * sizeof(*h->memo));
 		h->memo[h->nmemo++] = (struct seg_memo){.gen = 0};
 		memcpy(h->memo[p.memo].id, p.seg, 4);
+	}
+	for (p.reps_of = 0; p.reps_of < h->npaths; p.reps_of++) {
+		const struct hpath *q = &h->paths[p.reps_of];
+		if (q->memo == p.memo && q->field == p.field)
+			break;
 	}
 	ALLOC_GROW(h->paths, (size_t)h->npaths + 1, h->apaths);
 	p.text = xstrdup(path);
@@ -292,7 +301,7 @@ static void h_get(const struct source *src, int handle, struct value *out)
 static int h_reps(const struct source *src, int handle)
 {
 	struct hl7_source *h = (struct hl7_source *)(uintptr_t)src; /* memo and reps are scratch */
-	struct hpath *p = &h->paths[handle];
+	struct hpath *p = &h->paths[h->paths[handle].reps_of];
 	long seg = memo_segment(h, p);
 	if (seg < 0)
 		return 0;

@@ -279,11 +279,12 @@ static int apply_xf(struct rec *rc, const struct mres *r, const struct mrow *row
 		break;
 	}
 	case XF_CODE: {
-		const char *s = v->s;
-		size_t n = v->n;
-		conv_trim(&s, &n);
-		const char *hit = codetable_lookup(x->table, s, n, x->table_col);
+		/* codetable_lookup() trims: only the message needs it here */
+		const char *hit = codetable_lookup(x->table, v->s, v->n, x->table_col);
 		if (!hit) {
+			const char *s = v->s;
+			size_t n = v->n;
+			conv_trim(&s, &n);
 			snprintf(why, sizeof(why), "no entry for '%.*s' in code table '%s' (%s)",
 				 (int)(n > 40 ? 40 : n), s, x->args[0].text,
 				 codetable_path(x->table));
