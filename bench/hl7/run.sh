@@ -102,29 +102,19 @@ fi
 WORK=$(mktemp -d "$TMPBASE/dhp-bench-hl7.XXXXXX")
 OUTBASE=""
 # shellcheck source=../lib.sh
-. "$REPO/bench/lib.sh" # run_bg, stop_child
+. "$REPO/bench/lib.sh" # run_bg, stop_child, make_outbase, check_space, remove_scratch
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	stop_child
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "scratch kept in $WORK"
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && say "bundles kept in $OUTBASE"
-	else
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && rm -rf "$OUTBASE"
-		rm -rf "$WORK"
-	fi
+	remove_scratch
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -n "${BENCH_OUT:-}" ]; then
-	OUTBASE=$(mktemp -d "$BENCH_OUT/dhp-bench-hl7-out.XXXXXX")
-else
-	OUTBASE=$WORK
-fi
+make_outbase dhp-bench-hl7-out
 need_kb=$((MESSAGES * (RUNS + 1) * 2 * 9))
 # On tmpfs a run's bundles are deleted as soon as it is checked (nothing to fear there, and they are
 # memory); elsewhere they are kept until the end (ext4 slows file creation right after mass deletes).
@@ -132,9 +122,7 @@ OUT_FS=$(findmnt -n -f -o FSTYPE -T "$OUTBASE" 2>/dev/null || stat -f -c %T "$OU
 if [ "$OUT_FS" = tmpfs ]; then
 	need_kb=$((MESSAGES * 2 * 9))
 fi
-avail_kb=$(df -Pk "$OUTBASE" | awk 'NR == 2 { print $4 }')
-[ "${avail_kb:-0}" -ge "$need_kb" ] ||
-	say "warning: $OUTBASE has $((avail_kb / 1024)) MB free, the bundles need ~$((need_kb / 1024)) MB"
+check_space "$need_kb" "the bundles"
 say "scratch $WORK, bundles under $OUTBASE ($OUT_FS)"
 
 # Copies of the binary and the mapping set: a rebuild or an edit during the benchmark must not change

@@ -88,7 +88,7 @@ PGD=$WORK/pg
 OUTBASE=""
 SRV_PID=""
 # shellcheck source=../lib.sh
-. "$REPO/bench/lib.sh" # run_bg, stop_child
+. "$REPO/bench/lib.sh" # run_bg, stop_child, make_outbase, check_space, remove_scratch
 stop_server() {
 	[ -n "$SRV_PID" ] || return 0
 	kill -TERM "$SRV_PID" 2>/dev/null || true
@@ -101,29 +101,17 @@ cleanup() {
 	stop_child
 	stop_server
 	"$HARNESS" stop "$PGD" >/dev/null 2>&1 || say "warning: could not stop the cluster in $PGD"
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "scratch kept in $WORK"
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && say "bundles kept in $OUTBASE"
-	else
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && rm -rf "$OUTBASE"
-		rm -rf "$WORK"
-	fi
+	remove_scratch
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -n "${BENCH_OUT:-}" ]; then
-	OUTBASE=$(mktemp -d "$BENCH_OUT/dhp-bench-load-out.XXXXXX")
-else
-	OUTBASE=$WORK
-fi
+make_outbase dhp-bench-load-out
 if [ "$BASELINE" != 0 ]; then
 	need_kb=$((N * 2 + 100000))
-	avail_kb=$(df -Pk "$OUTBASE" | awk 'NR == 2 { print $4 }')
-	[ "${avail_kb:-0}" -ge "$need_kb" ] ||
-		say "warning: $OUTBASE has $((avail_kb / 1024)) MB free, the baseline's bundles need ~$((need_kb / 1024)) MB"
+	check_space "$need_kb" "the baseline's bundles"
 fi
 
 # --- PostgreSQL, data, mapping sets ---------------------------------------------------------------------------

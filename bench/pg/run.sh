@@ -70,34 +70,22 @@ chmod 0755 "$WORK" # the server runs as postgres when we are root: it must reach
 PGD=$WORK/pg
 OUTBASE=""
 # shellcheck source=../lib.sh
-. "$REPO/bench/lib.sh" # run_bg, stop_child
+. "$REPO/bench/lib.sh" # run_bg, stop_child, make_outbase, check_space, remove_scratch
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	stop_child
 	"$HARNESS" stop "$PGD" >/dev/null 2>&1 || say "warning: could not stop the cluster in $PGD"
-	if [ -n "${BENCH_KEEP:-}" ]; then
-		say "scratch kept in $WORK"
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && say "bundles kept in $OUTBASE"
-	else
-		[ -n "$OUTBASE" ] && [ "$OUTBASE" != "$WORK" ] && rm -rf "$OUTBASE"
-		rm -rf "$WORK"
-	fi
+	remove_scratch
 	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ -n "${BENCH_OUT:-}" ]; then
-	OUTBASE=$(mktemp -d "$BENCH_OUT/dhp-bench-out.XXXXXX")
-else
-	OUTBASE=$WORK
-fi
+make_outbase dhp-bench-out
 need_kb=$(( (SMALL + ROWS) * RUNS * 17 / 10 + 200000 ))
-avail_kb=$(df -Pk "$OUTBASE" | awk 'NR == 2 { print $4 }')
-[ "${avail_kb:-0}" -ge "$need_kb" ] ||
-	say "warning: $OUTBASE has $((avail_kb / 1024)) MB free, the bundles of all runs need ~$((need_kb / 1024)) MB"
+check_space "$need_kb" "the bundles of all runs"
 say "scratch $WORK, bundles under $OUTBASE; starting PostgreSQL"
 "$HARNESS" start "$PGD" >/dev/null
 run_bg "$HARNESS" load "$PGD" >/dev/null 2>"$WORK/load.log" || { cat "$WORK/load.log" >&2; die "loading the sample HIS failed"; }
