@@ -129,38 +129,6 @@ static uint64_t escapes8(uint64_t w)
 	return ((w - ONES * 0x20) | (q - ONES) | (b - ONES)) & ~w & HIGH;
 }
 
-/* Index of the first byte of s[i, len) that needs escaping, or len. */
-static size_t plain_run(const char *s, size_t i, size_t len)
-{
-	uint64_t w;
-	while (i + 8 <= len) {
-		memcpy(&w, s + i, 8);
-		uint64_t hit = escapes8(w);
-		if (hit) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return i + (size_t)__builtin_ctzll(hit) / 8;
-#else
-			break;
-#endif
-		}
-		i += 8;
-	}
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	if (i < len && len >= 8) {
-		/* the tail as the last 8 bytes, those before i (seen already, and
-		 * maybe escaped: their borrows would flag bytes after them) made
-		 * plain */
-		uint64_t keep = ~(uint64_t)0 << (8 * (i - (len - 8)));
-		memcpy(&w, s + len - 8, 8);
-		uint64_t hit = escapes8((w & keep) | (ONES * 'a' & ~keep));
-		return hit ? len - 8 + (size_t)__builtin_ctzll(hit) / 8 : len;
-	}
-#endif
-	while (i < len && !needs_escape((unsigned char)s[i]))
-		i++;
-	return i;
-}
-
 /* The index of the first byte of s[0, len) that needs escaping, or len,
  * with the bytes before it copied to d; d has room for len bytes, and
  * some after that byte may have been copied too. Sixteen bytes at a time
@@ -253,9 +221,10 @@ char *json_escape_to(char *dst, const char *s, size_t len)
 
 void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 {
-	/* the worst case reserved, one pass; else piece by piece, so that the
-	 * cap is applied to what is written, not to the worst case, and a long
-	 * string does not grow the buffer to six times its size */
+	/* the worst case reserved, one pass; else chunk by chunk through a
+	 * local buffer, so that the cap is applied to what is written, not to
+	 * the worst case, and a long string does not grow the buffer to six
+	 * times its size */
 	if (!len)
 		return;
 	if (len <= STRBUF_ESCAPE_AHEAD && strbuf_reserve(sb, 6 * len)) {
@@ -263,36 +232,10 @@ void strbuf_add_json_escaped(struct strbuf *sb, const char *s, size_t len)
 		sb->buf[sb->len] = '\0';
 		return;
 	}
-	static const char hex[] = "0123456789abcdef";
-	size_t i = 0;
-	while (i < len) {
-		/* the common case: a long run of plain bytes, copied at once */
-		size_t start = i;
-		i = plain_run(s, i, len);
-		strbuf_add(sb, s + start, i - start);
-		if (i == len)
-			break;
-		unsigned char c = (unsigned char)s[i++];
-		switch (c) {
-		case '"':
-			strbuf_add(sb, "\\\"", 2);
-			break;
-		case '\\':
-			strbuf_add(sb, "\\\\", 2);
-			break;
-		case '\n':
-			strbuf_add(sb, "\\n", 2);
-			break;
-		case '\r':
-			strbuf_add(sb, "\\r", 2);
-			break;
-		case '\t':
-			strbuf_add(sb, "\\t", 2);
-			break;
-		default: {
-			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-			strbuf_add(sb, u, 6);
-		}
-		}
+	enum { CHUNK = 512 };
+	char out[6 * CHUNK];
+	for (size_t i = 0; i < len && !sb->toobig; i += CHUNK) {
+		size_t n = len - i < CHUNK ? len - i : CHUNK;
+		strbuf_add(sb, out, (size_t)(json_escape_to(out, s + i, n) - out));
 	}
 }

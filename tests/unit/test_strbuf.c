@@ -76,6 +76,27 @@ static void test_json_escape(void)
 	strbuf_release(&sb);
 }
 
+/* JSON string escaping, one byte at a time: the reference. */
+static size_t ref_escape(const char *in, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20) {
+			o += (size_t)sprintf(out + o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	return o;
+}
+
 /* Room reserved ahead for a worst case: granted within the cap, refused
  * (without breaking the buffer) past it, and never once broken. */
 static void test_reserve(void)
@@ -99,8 +120,9 @@ static void test_reserve(void)
 	CU_ASSERT(sb.len <= 100);
 	CU_ASSERT(!strbuf_reserve(&sb, 1));
 	strbuf_release(&sb);
-	/* json_escape_to() at every length and offset, against the escaper's
-	 * byte by byte path (a buffer capped below the worst case) */
+	/* json_escape_to() at every length and offset, against a byte by byte
+	 * reference, and strbuf_add_json_escaped() into a buffer capped below
+	 * the worst case (its chunked path) */
 	for (size_t n = 0; n <= 70; n++) {
 		for (size_t at = 0; at <= n; at++) {
 			char in[80], out[6 * 80];
@@ -112,15 +134,29 @@ static void test_reserve(void)
 			if (at < n)
 				in[at] = at % 3 ? '"' : (char)(at % 32);
 			size_t len = (size_t)(json_escape_to(out, in, n) - out);
-			struct strbuf want;
-			strbuf_init(&want, 2 * n + 6); /* below 6n: piece by piece */
-			strbuf_add_json_escaped(&want, in, n);
-			CU_ASSERT(!want.toobig);
-			CU_ASSERT_EQUAL(len, want.len);
-			CU_ASSERT(memcmp(out, want.buf, len) == 0);
-			strbuf_release(&want);
+			char ref[6 * 80];
+			size_t rlen = ref_escape(in, n, ref);
+			CU_ASSERT_EQUAL(len, rlen);
+			CU_ASSERT(memcmp(out, ref, len) == 0);
+			struct strbuf capped;
+			strbuf_init(&capped, 2 * n + 6); /* below 6n: chunk by chunk */
+			strbuf_add_json_escaped(&capped, in, n);
+			CU_ASSERT(!capped.toobig);
+			CU_ASSERT(capped.len == rlen && memcmp(capped.buf, ref, rlen) == 0);
+			strbuf_release(&capped);
 		}
 	}
+	/* a string longer than one chunk, escapes at the chunk edges */
+	char in[2000], ref[6 * 2000];
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = i % 511 == 0 || i % 512 == 511 ? '"' : (char)('a' + i % 26);
+	size_t rlen = ref_escape(in, sizeof(in), ref);
+	struct strbuf capped;
+	strbuf_init(&capped, rlen + 10); /* below 6n: chunk by chunk */
+	strbuf_add_json_escaped(&capped, in, sizeof(in));
+	CU_ASSERT(!capped.toobig);
+	CU_ASSERT(capped.len == rlen && memcmp(capped.buf, ref, rlen) == 0);
+	strbuf_release(&capped);
 }
 
 static void test_error_contract(void)
